@@ -1,0 +1,133 @@
+"""Parameter and Layer: the contract every layer keeps.
+
+A layer's ``forward(x)`` caches what its ``backward(dout)`` needs;
+``backward`` returns dL/dx and ADDS (``+=``) into each parameter's ``.grad``,
+so shared weights, residual branches and gradient accumulation are correct.
+"""
+import numpy as np
+
+
+class Parameter:
+    """A trainable array and the gradient accumulated for it.
+
+    ``grad`` has the shape and dtype of ``data`` from the start (never None).
+    A frozen parameter (``trainable=False``) is skipped by every optimizer.
+    """
+
+    def __init__(self, data, name="", trainable=True):
+        self.data = np.asarray(data)
+        self.grad = np.zeros_like(self.data)
+        self.name = name
+        self.trainable = trainable
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    def zero_grad(self):
+        self.grad[...] = 0
+
+    def __repr__(self):
+        frozen = "" if self.trainable else ", frozen"
+        return f"Parameter({self.name or '?'}, shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
+
+
+class Layer:
+    """Base class: ``forward``, ``backward``, ``parameters``, ``train``/``eval``."""
+
+    training = True
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def named_parameters(self, prefix=""):
+        """(name, Parameter) pairs in a stable order: own weight before bias, then children's.
+
+        Names are paths such as ``"0.weight"`` or ``"2.block.1.bias"``.
+        """
+        pairs = [(prefix + name, p) for name, p in vars(self).items() if isinstance(p, Parameter)]
+        for child_name, child in self.named_children():
+            pairs.extend(child.named_parameters(f"{prefix}{child_name}."))
+        return pairs
+
+    def parameters(self):
+        """Every Parameter of this layer and its children, in the order of ``named_parameters``."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_children(self):
+        """(name, layer) pairs of the layers this layer contains (none for a plain layer)."""
+        return []
+
+    def children(self):
+        return [child for _, child in self.named_children()]
+
+    def train(self, mode=True):
+        """Switch to training behaviour (Dropout drops, BatchNorm uses batch statistics)."""
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """Switch to evaluation behaviour; same as ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    # -- helpers for clear errors -------------------------------------------------
+
+    def _cached(self, name):
+        """Return a value cached by forward, or explain that forward must run first."""
+        value = getattr(self, name, None)
+        if value is None:
+            raise RuntimeError(
+                f"{self!r}.backward() called before forward(): run a forward pass first."
+            )
+        return value
+
+    def _check_dout(self, dout, expected_shape):
+        dout = np.asarray(dout)
+        if dout.shape != tuple(expected_shape):
+            raise ValueError(
+                f"{self!r}.backward() expected dout of shape {tuple(expected_shape)} "
+                f"(the shape of its forward output), got {dout.shape}."
+            )
+        return dout
+
+
+def check_array(layer, x, ndim=None, features=None, dtype=None):
+    """Validate a layer's input: a finite-size floating array of the right shape and dtype.
+
+    Raises ValueError naming the layer, the expected and the received shape or dtype.
+    """
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError(f"{layer!r} expected a numeric array, got dtype {x.dtype}.")
+    if x.size == 0 or (x.ndim > 0 and x.shape[0] == 0):
+        raise ValueError(f"{layer!r} got an empty batch of shape {x.shape}: need at least one sample.")
+    if ndim is not None and x.ndim != ndim or features is not None and x.shape[-1] != features:
+        want = "(N, " + ("?" if features is None else str(features)) + ")" if ndim in (None, 2) else f"{ndim}-D"
+        raise ValueError(f"{layer!r} expected input of shape {want}, got {x.shape}.")
+    if dtype is not None:
+        if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
+            x = x.astype(dtype)
+        elif x.dtype != dtype:
+            raise ValueError(
+                f"{layer!r} holds {np.dtype(dtype)} parameters but got {x.dtype} input: "
+                f"convert it with x.astype(np.{np.dtype(dtype)})."
+            )
+    return x

@@ -1,0 +1,93 @@
+"""Data that needs no network: scikit-learn's digits (shipped with it), moons, spirals.
+
+Every split and shuffle takes a seed or an ``rng``, so each run sees the same data.
+"""
+from collections import namedtuple
+
+import numpy as np
+from sklearn.datasets import load_digits, make_moons
+from sklearn.model_selection import train_test_split
+
+Splits = namedtuple("Splits", "train val test")
+Splits.__doc__ = "Train, validation and test sets, each an (x, y) tuple."
+
+
+def train_val_test_split(x, y, val_size=0.2, test_size=0.2, seed=0, stratify=True):
+    """Split (x, y) into train/val/test fractions, keeping class proportions (stratified)."""
+    if not 0 < val_size + test_size < 1:
+        raise ValueError(f"val_size + test_size must lie in (0, 1), got {val_size} + {test_size}.")
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=test_size, random_state=seed, stratify=y if stratify else None)
+    val_of_rest = val_size / (1 - test_size)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=val_of_rest, random_state=seed, stratify=y_rest if stratify else None)
+    return Splits((x_train, y_train), (x_val, y_val), (x_test, y_test))
+
+
+def digits(classes=None, relabel=True, val_size=0.2, test_size=0.2, seed=0, dtype=np.float64):
+    """8×8 handwritten digits (1797 images) as (N, 64) rows scaled to [0, 1], split three ways.
+
+    ``classes``: keep only these digits, e.g. ``range(5)``; with ``relabel`` their
+    labels become 0, 1, … in the order given (digits 5–9 → labels 0–4).
+    """
+    bunch = load_digits()
+    x, y = (bunch.data / 16.0).astype(dtype), bunch.target.astype(np.int64)
+    if classes is not None:
+        classes = list(classes)
+        if not set(classes) <= set(range(10)):
+            raise ValueError(f"digits classes must be among 0 … 9, got {classes}.")
+        keep = np.isin(y, classes)
+        x, y = x[keep], y[keep]
+        if relabel:
+            new_label = np.zeros(10, np.int64)
+            new_label[classes] = np.arange(len(classes))
+            y = new_label[y]
+    return train_val_test_split(x, y, val_size, test_size, seed)
+
+
+def few_per_class(x, y, per_class, seed=0):
+    """Keep ``per_class`` random examples of each class (for few-shot experiments)."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        if per_class > len(members):
+            raise ValueError(f"class {c} has only {len(members)} examples, asked for {per_class}.")
+        keep.extend(rng.choice(members, per_class, replace=False))
+    keep = np.sort(keep)
+    return x[keep], y[keep]
+
+
+def moons(n=200, noise=0.2, seed=0, dtype=np.float64):
+    """Two interleaving half-circles in 2-D: x (n, 2), y (n,) in {0, 1}."""
+    x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
+    return x.astype(dtype), y.astype(np.int64)
+
+
+def spirals(n_per_class=100, n_classes=3, noise=0.2, seed=0, dtype=np.float64):
+    """Interleaved spiral arms in 2-D, one per class: x (n_per_class·n_classes, 2), y (…,)."""
+    rng = np.random.default_rng(seed)
+    r = np.linspace(0.0, 1.0, n_per_class)
+    xs, ys = [], []
+    for c in range(n_classes):
+        theta = np.linspace(c * 4.0, (c + 1) * 4.0, n_per_class) + noise * rng.standard_normal(n_per_class)
+        xs.append(np.column_stack([r * np.sin(theta), r * np.cos(theta)]))
+        ys.append(np.full(n_per_class, c))
+    return np.concatenate(xs).astype(dtype), np.concatenate(ys).astype(np.int64)
+
+
+def batches(x, y, batch_size, shuffle=True, rng=None):
+    """Yield (x_batch, y_batch) covering the data once; the last batch may be smaller."""
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y)}.")
+    if n == 0:
+        raise ValueError("cannot make batches from an empty data set.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if shuffle and not isinstance(rng, np.random.Generator):
+        raise ValueError("shuffling needs an explicit rng, e.g. rng=np.random.default_rng(0).")
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]

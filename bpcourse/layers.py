@@ -1,0 +1,308 @@
+"""The layers. Each is a forward and a backward, with every shape in the docstring.
+
+N is the batch size. ``backward(dout)`` receives dL/d(output) and returns
+dL/d(input); parameter gradients are ADDED into ``.grad``.
+"""
+import numpy as np
+
+from .core import Layer, Parameter, check_array
+from .init import initialise
+
+
+class Linear(Layer):
+    """y = x @ W + b.
+
+    x: (N, in_features) -> y: (N, out_features).
+    W: (in_features, out_features), b: (out_features,).
+    ``init``: "he" (default, for ReLU), "xavier" (tanh/sigmoid) or "normal" with ``std``.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, init="he", std=None, rng=None,
+                 dtype=np.float64):
+        self.in_features, self.out_features = in_features, out_features
+        self.init = init
+        self.dtype = np.dtype(dtype)
+        w = initialise((in_features, out_features), init, rng, std=std, dtype=self.dtype)
+        self.weight = Parameter(w, "weight")
+        self.bias = Parameter(np.zeros(out_features, self.dtype), "bias") if bias else None
+        self.x = None
+
+    def forward(self, x):
+        x = check_array(self, x, ndim=2, features=self.in_features, dtype=self.dtype)
+        self.x = x                                   # cached for backward
+        y = x @ self.weight.data
+        return y + self.bias.data if self.bias is not None else y
+
+    def backward(self, dout):
+        x = self._cached("x")
+        dout = self._check_dout(dout, (x.shape[0], self.out_features))
+        self.weight.grad += x.T @ dout               # (in, N) @ (N, out)
+        if self.bias is not None:
+            self.bias.grad += dout.sum(axis=0)       # b is shared by every sample
+        return dout @ self.weight.data.T             # (N, out) @ (out, in)
+
+    def extra_repr(self):
+        bias = "" if self.bias is not None else ", bias=False"
+        dtype = "" if self.dtype == np.float64 else f", dtype={self.dtype}"
+        return f"{self.in_features} → {self.out_features}{bias}{dtype}"
+
+
+class Activation(Layer):
+    """An elementwise function; subclasses define ``f`` and its derivative ``df``.
+
+    x: any shape -> y: same shape. dx = dout * f'(x).
+    """
+
+    def __init__(self):
+        self.x = self.y = None
+
+    def forward(self, x):
+        self.x = check_array(self, x)
+        self.y = self.f(self.x)
+        return self.y
+
+    def backward(self, dout):
+        x = self._cached("x")
+        return self._check_dout(dout, x.shape) * self.df()
+
+
+class ReLU(Activation):
+    """max(0, x); the gradient passes where x > 0 and is blocked elsewhere."""
+
+    max_slope = 1.0
+
+    def f(self, x):
+        return np.maximum(x, 0)
+
+    def df(self):
+        return self.x > 0
+
+
+class LeakyReLU(Activation):
+    """x if x > 0 else slope * x; a small slope keeps a gradient flowing for x < 0."""
+
+    max_slope = 1.0
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def f(self, x):
+        return np.where(x > 0, x, self.negative_slope * x)
+
+    def df(self):
+        return np.where(self.x > 0, 1.0, self.negative_slope).astype(self.x.dtype)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Activation):
+    """σ(x) = 1 / (1 + e^-x); σ'(x) = σ(x)(1 - σ(x)) ≤ 0.25."""
+
+    max_slope = 0.25
+
+    def f(self, x):
+        return sigmoid(x)
+
+    def df(self):
+        return self.y * (1 - self.y)
+
+
+class Tanh(Activation):
+    """tanh(x); tanh'(x) = 1 - tanh(x)² ≤ 1."""
+
+    max_slope = 1.0
+
+    def f(self, x):
+        return np.tanh(x)
+
+    def df(self):
+        return 1 - self.y ** 2
+
+
+def sigmoid(x):
+    """σ(x) without overflow: 1/(1+e^-x) = (1 + tanh(x/2)) / 2."""
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each entry with probability p and scale
+    the survivors by 1/(1-p), so the expected output equals the input and
+    evaluation needs no rescaling. Identity in eval mode.
+
+    x: any shape -> y: same shape.
+    """
+
+    def __init__(self, p=0.5, rng=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout probability p must be in [0, 1), got {p}.")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("Dropout needs an explicit rng, e.g. Dropout(0.5, rng=np.random.default_rng(0)).")
+        self.p, self.rng = p, rng
+        self.mask = None
+
+    def forward(self, x):
+        x = check_array(self, x)
+        if not self.training or self.p == 0:
+            self.mask = np.ones((), x.dtype)         # identity, still allows backward
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
+        return x * self.mask
+
+    def backward(self, dout):
+        return self._cached("mask") * dout           # the same entries are dropped
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class BatchNorm1d(Layer):
+    """Normalise each feature over the batch, then scale and shift.
+
+    x: (N, num_features) -> y = gamma * (x - mean) / sqrt(var + eps) + beta.
+    Training uses the batch's mean and (biased) variance and updates running
+    estimates: running = (1 - momentum) * running + momentum * batch, with the
+    unbiased variance, as PyTorch does. Evaluation uses the running estimates.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        self.dtype = np.dtype(dtype)
+        self.gamma = Parameter(np.ones(num_features, self.dtype), "gamma") if affine else None
+        self.beta = Parameter(np.zeros(num_features, self.dtype), "beta") if affine else None
+        self.running_mean = np.zeros(num_features, self.dtype)
+        self.running_var = np.ones(num_features, self.dtype)
+        self.x_hat = None
+
+    def forward(self, x):
+        x = check_array(self, x, ndim=2, features=self.num_features, dtype=self.dtype)
+        if self.training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(f"{self!r} needs at least 2 samples per batch in training mode, got {n}.")
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean
+            self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.inv_std = 1 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) * self.inv_std
+        self.batch_stats = self.training             # backward must know which mean was used
+        if not self.affine:
+            return self.x_hat
+        return self.gamma.data * self.x_hat + self.beta.data
+
+    def backward(self, dout):
+        x_hat = self._cached("x_hat")
+        dout = self._check_dout(dout, x_hat.shape)
+        if self.affine:
+            self.gamma.grad += (dout * x_hat).sum(axis=0)
+            self.beta.grad += dout.sum(axis=0)
+            dx_hat = dout * self.gamma.data
+        else:
+            dx_hat = dout
+        if not self.batch_stats:                     # running statistics are constants
+            return dx_hat * self.inv_std
+        # Batch mean and variance depend on every sample, hence the two correction terms.
+        n = x_hat.shape[0]
+        return self.inv_std / n * (
+            n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0)
+        )
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}" + (
+            "" if self.affine else ", affine=False")
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
+
+    def __init__(self):
+        self.in_shape = None
+
+    def forward(self, x):
+        x = check_array(self, x)
+        self.in_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        in_shape = self._cached("in_shape")
+        return np.asarray(dout).reshape(in_shape)
+
+
+class Sequential(Layer):
+    """Layers applied one after another; backward visits them in reverse order."""
+
+    def __init__(self, *layers):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Sequential item {i} is {layer!r}, not a Layer (did you forget to call it, e.g. bp.ReLU()?).")
+        self.layers = list(layers)
+        self.ran_forward = False
+
+    def named_children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        self.ran_forward = True
+        return x
+
+    def backward(self, dout):
+        if not self.ran_forward:
+            raise RuntimeError("Sequential.backward() called before forward(): run a forward pass first.")
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])   # shares the layers (and their parameters)
+        return self.layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __repr__(self):
+        lines = [f"  ({i}): " + repr(layer).replace("\n", "\n  ") for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+class Residual(Layer):
+    """y = x + block(x): the skip connection adds the identity's gradient to the block's.
+
+    x: (N, D) -> y: (N, D); the block must keep the shape.
+    """
+
+    def __init__(self, block):
+        if not isinstance(block, Layer):
+            raise ValueError(f"Residual needs a Layer as its block, got {block!r}.")
+        self.block = block
+        self.x_shape = None
+
+    def named_children(self):
+        return [("block", self.block)]
+
+    def forward(self, x):
+        x = check_array(self, x)
+        out = self.block.forward(x)
+        if out.shape != x.shape:
+            raise ValueError(
+                f"Residual's block must keep the shape of its input: got {x.shape} in, {out.shape} out."
+            )
+        self.x_shape = x.shape
+        return x + out
+
+    def backward(self, dout):
+        self._cached("x_shape")
+        return dout + self.block.backward(dout)      # identity path + block path
+
+    def __repr__(self):
+        return "Residual(" + repr(self.block).replace("\n", "\n  ") + ")"
