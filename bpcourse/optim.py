@@ -280,7 +280,7 @@ class Adam(Optimizer):
         v += (1 - beta2) * g * g
         # m and v start at 0, so early averages are too small; 1 - beta**t undoes exactly that bias
         t = state["step"]
-        bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t
+        bias1, bias2 = 1.0, 1.0
         denom = v / bias2
         np.sqrt(denom, out=denom)
         denom += group["eps"]                           # sqrt(v^) + eps

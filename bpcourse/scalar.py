@@ -218,12 +218,12 @@ _PAD, _GAP, _RANK_GAP = 0.07, 0.22, 0.32
 
 
 def _layout(root, rankdir):
-    """Centre, width and height of every node; nodes are ("v", value) and ("op", value)."""
+    """Centre and size (x, y, w, h) of every node: ("v", value) boxes, ("op", value) ellipses."""
     values = topological_order(root)
     size, consumers = {}, {v: [] for v in values}
     for v in values:
-        lines = max(len(v.label), len(f"data {v.data:.4f}"), len(f"grad {v.grad:.4f}"))
-        size["v", v] = (_CHAR * lines + 2 * _PAD, _LINE * (2 + bool(v.label)) + 3 * _PAD)
+        chars = max(len(v.label), len(f"data {v.data:.4f}"), len(f"grad {v.grad:.4f}"))
+        size["v", v] = (_CHAR * chars + 2 * _PAD, _LINE * (2 + bool(v.label)) + 3 * _PAD)
         if v._op:
             size["op", v] = (max(0.42, _CHAR * len(v._op) + 0.2), 0.34)
         for c in dict.fromkeys(v._prev):
@@ -232,33 +232,32 @@ def _layout(root, rankdir):
     dist = {root: 0}
     for v in reversed(values):
         if v is not root:
-            dist[v] = max(dist[u] + 2 for u in consumers[v])
+            dist[v] = max(dist[u] + 2 for u in consumers[v])    # u's op sits between
     depth = max(dist.values())
     rank = {n: depth - dist[n[1]] - (n[0] == "op") for n in size}
-    spread_size = (lambda n: size[n][1]) if rankdir == "LR" else (lambda n: size[n][0])
-    step = sum(spread_size(("v", v)) for v in values) / len(values) + _GAP
+    along, across = (0, 1) if rankdir == "LR" else (1, 0)   # size index along / across ranks
+    step = sum(size["v", v][across] for v in values) / len(values) + _GAP
     spread = {}
-    for r in range(depth, -1, -1):              # right to left: place inputs near their use
+    for r in range(depth, -1, -1):              # output first: inputs go near their use
         target = {}
         for n in (n for n in size if rank[n] == r):
             if n[0] == "op" or n[1] is root:
                 target[n] = spread.get(("v", n[1]), 0.0)
-            else:
+            else:                               # fan a node's inputs out around it
                 wants = []
                 for u in consumers[n[1]]:
                     ins = list(dict.fromkeys(u._prev))
                     wants.append(spread["op", u] + ((len(ins) - 1) / 2 - ins.index(n[1])) * step)
                 target[n] = sum(wants) / len(wants)
-        column = sorted(target, key=lambda n: -target[n])    # first input on top
+        column = sorted(target, key=lambda n: -target[n])    # first input on top / left
         spread[column[0]] = target[column[0]]
-        for above, n in zip(column, column[1:]):                # push overlapping nodes down
-            gap = (spread_size(above) + spread_size(n)) / 2 + _GAP
+        for above, n in zip(column, column[1:]):             # push overlapping nodes on
+            gap = (size[above][across] + size[n][across]) / 2 + _GAP
             spread[n] = min(target[n], spread[above] - gap)
         shift = sum(target[n] - spread[n] for n in column) / len(column)
         for n in column:
             spread[n] += shift
-    rank_size = (lambda n: size[n][0]) if rankdir == "LR" else (lambda n: size[n][1])
-    extent = [max(rank_size(n) for n in size if rank[n] == r) for r in range(depth + 1)]
+    extent = [max(size[n][along] for n in size if rank[n] == r) for r in range(depth + 1)]
     at = [sum(extent[:r]) + r * _RANK_GAP + extent[r] / 2 for r in range(depth + 1)]
     if rankdir == "LR":
         return {n: (at[rank[n]], spread[n], *size[n]) for n in size}
@@ -279,7 +278,7 @@ def draw_graph(root, ax=None, rankdir="LR"):
     if rankdir not in ("LR", "TB"):
         raise ValueError(f'rankdir must be "LR" or "TB", got {rankdir!r}')
     pos = _layout(root, rankdir)
-    x0 = min(x - w / 2 for x, y, w, h in pos.values()) - 0.1
+    x0 = min(x - w / 2 for x, y, w, h in pos.values()) - 0.1     # 0.1 inch margin
     x1 = max(x + w / 2 for x, y, w, h in pos.values()) + 0.1
     y0 = min(y - h / 2 for x, y, w, h in pos.values()) - 0.1
     y1 = max(y + h / 2 for x, y, w, h in pos.values()) + 0.1
@@ -316,9 +315,10 @@ def draw_graph(root, ax=None, rankdir="LR"):
     for kind, v in pos:
         if kind == "v" and v._op:
             edges = [(("v", c), ("op", v)) for c in v._prev] + [(("op", v), ("v", v))]
-            for i, (a, b) in enumerate(edges):
+            for i, (a, b) in enumerate(edges):      # x*x: two arrows, bent apart
                 start, end = port(a, True), port(b, False)
-                bend = edges[:i].count((a, b)) * 0.25 / math.dist(start, end)  # x*x: 2nd arrow
+                twin = edges[:i].count((a, b)) - (edges.count((a, b)) - 1) / 2
+                bend = 0.3 * twin / math.dist(start, end)
                 ax.add_patch(FancyArrowPatch(
                     start, end, arrowstyle="-|>", color="0.35", mutation_scale=9 * scale,
                     shrinkA=0, shrinkB=0, lw=0.8, zorder=1, connectionstyle=f"arc3,rad={bend}"))

@@ -1,0 +1,2 @@
+"""Checks for lesson 01."""
+__all__ = []

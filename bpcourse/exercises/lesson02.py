@@ -1,0 +1,2 @@
+"""Checks for lesson 02."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Checks for lesson 03."""
+__all__ = []

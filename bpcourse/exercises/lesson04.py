@@ -1,0 +1,2 @@
+"""Checks for lesson 04."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Checks for lesson 05."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Checks for lesson 06."""
+__all__ = []

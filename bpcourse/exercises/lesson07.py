@@ -1,0 +1,2 @@
+"""Checks for lesson 07."""
+__all__ = []

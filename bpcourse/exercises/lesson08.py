@@ -1,0 +1,2 @@
+"""Checks for lesson 08."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Widgets for lesson: chain_rule."""
+__all__ = []

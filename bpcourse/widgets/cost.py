@@ -1,0 +1,2 @@
+"""Widgets for lesson: cost."""
+__all__ = []

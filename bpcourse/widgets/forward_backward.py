@@ -1,0 +1,2 @@
+"""Widgets for lesson: forward_backward."""
+__all__ = []

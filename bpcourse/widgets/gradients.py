@@ -1,0 +1,2 @@
+"""Widgets for lesson: gradients."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Widgets for lesson: losses."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Widgets for lesson: optimizers."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Widgets for lesson: regularization."""
+__all__ = []

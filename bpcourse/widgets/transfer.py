@@ -1,0 +1,2 @@
+"""Widgets for lesson: transfer."""
+__all__ = []
