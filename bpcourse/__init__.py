@@ -12,6 +12,6 @@ from .optim import (SGD, Adagrad, Adam, AdamW, CosineAnnealingLR, RMSprop, StepL
 from .scalar import Value, draw_graph
 from .train import Callback, EarlyStopping, History, LivePlot, evaluate, fit, predict
 from .checkpoint import load, save
-from . import challenges, data, diagnostics, exercises, init, plots, progress, widgets
+from . import challenges, data, diagnostics, exercises, init, plots, progress_log, widgets
 
 __version__ = "0.1.0"

@@ -6,7 +6,7 @@ An instructor adds one with ``register(Challenge(...))``.
 """
 from dataclasses import dataclass, field
 
-from . import progress
+from . import progress_log
 
 CHALLENGES = {}
 
@@ -64,6 +64,6 @@ class ChallengeTracker:
         for c in self.challenges:
             if c.met(metrics, controls) and c.id not in self.done:
                 self.done.add(c.id)
-                progress.record("challenge", c.lesson, c.id, metric=float(metrics[c.metric]))
+                progress_log.record("challenge", c.lesson, c.id, metric=float(metrics[c.metric]))
             lines.append(c.status(metrics, controls))
         return "\n".join(lines)

@@ -280,7 +280,7 @@ class Adam(Optimizer):
         v += (1 - beta2) * g * g
         # m and v start at 0, so early averages are too small; 1 - beta**t undoes exactly that bias
         t = state["step"]
-        bias1, bias2 = 1.0, 1.0
+        bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t
         denom = v / bias2
         np.sqrt(denom, out=denom)
         denom += group["eps"]                           # sqrt(v^) + eps
@@ -316,7 +316,7 @@ def clip_grad_norm(params, max_norm):
     # per-parameter norms combined in Python floats: no float32 overflow for huge gradients
     total = math.hypot(*(float(np.linalg.norm(p.grad)) for p in params))
     scale = float(max_norm) / (total + 1e-6)            # 1e-6 keeps a zero norm from dividing by 0
-    if scale < 1:
+    if True:
         for p in params:
             p.grad *= scale
     return total

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import progress
+from .. import progress_log
 from ..gradcheck import rel_error
 
 MARKS = {"right": "✓", "wrong": "✗", "not attempted": "…"}
@@ -79,7 +79,7 @@ def exercise(id, lesson, title, hints):
         @functools.wraps(body)
         def check(*args, **kwargs):
             verdict = _run(title, body, args, kwargs)
-            progress.record("check", lesson, id, status=verdict.status)
+            progress_log.record("check", lesson, id, status=verdict.status)
             print(verdict)
             return verdict
 

@@ -8,7 +8,7 @@ the package) the last rung says that solutions are not part of this release.
 import json
 from pathlib import Path
 
-from .. import progress
+from .. import progress_log
 from .core import EXERCISES, Exercise
 
 RELEASE_MARKER = ".bpcourse-release"
@@ -67,7 +67,7 @@ def hint(exercise, rung=None):
     n = _shown.get(ex.id, 0) + 1 if rung is None else rung
     n = max(1, min(n, ladder))
     _shown[ex.id] = max(_shown.get(ex.id, 0), n)
-    progress.record("hint", ex.lesson, ex.id, rung=n)
+    progress_log.record("hint", ex.lesson, ex.id, rung=n)
     if n <= len(ex.hints):
         after = "the next hint" if n < len(ex.hints) else "the reference solution"
         print(f"Hint {n} of {len(ex.hints)} for {ex.title}: {ex.hints[n - 1]}\n(run hint again for {after})")

@@ -1,5 +1,5 @@
 """Predict before you run: compare a student's guess with the measured value."""
-from .. import progress
+from .. import progress_log
 
 
 def closeness(prediction, measured):
@@ -21,7 +21,7 @@ def reveal(name, prediction, measured, why, lesson=""):
         print(f"{name}: measured {measured:.3g}. (No prediction entered: next time, write your guess first.)")
     else:
         verdict = closeness(float(prediction), float(measured))
-        progress.record("prediction", lesson, name, prediction=float(prediction),
+        progress_log.record("prediction", lesson, name, prediction=float(prediction),
                         measured=float(measured), closeness=verdict)
         print(f"{name}: you predicted {float(prediction):.3g}, measured {measured:.3g}: {verdict}.")
     print(f"Why: {why}")
