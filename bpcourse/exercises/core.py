@@ -129,6 +129,14 @@ def call(fn, *args, what="your function"):
         raise Wrong(f"{what} raised {type(err).__name__}: {err}{_student_line(err)}") from None
 
 
+def bound(error):
+    """An error as the next power of ten above it ("< 1e-09"), so messages do not
+    change with the last bits of floating point on another CPU."""
+    if error <= 0:
+        return "0"
+    return f"< 1e{int(np.floor(np.log10(error))) + 1:03d}"
+
+
 def fmt(a, digits=4):
     """A short, rounded rendering of a number or array for a message."""
     a = np.asarray(a, dtype=float)

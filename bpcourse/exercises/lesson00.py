@@ -1,7 +1,7 @@
 """Checks for 00_welcome: the warm-up."""
 import numpy as np
 
-from .core import Wrong, call, exercise, expect_array
+from .core import Wrong, bound, call, exercise, expect_array
 from ..gradcheck import numerical_gradient
 
 CASES = [np.array([0.0]), np.array([-2.0, 0.5, 3.0]), np.array([[-40.0, 40.0], [1e-3, -7.5]])]
@@ -36,4 +36,4 @@ def check_sigmoid(sigmoid, sigmoid_grad):
     if worst > 1e-6:
         raise Wrong("sigmoid_grad is off.")
     return (f"sigmoid matches 1/(1+e^-x) and sigmoid_grad matches numerical gradients "
-            f"on {len(CASES)} arrays (max rel. error {worst:.0e}).")
+            f"on {len(CASES)} arrays (max rel. error {bound(worst)}).")
