@@ -130,11 +130,11 @@ def call(fn, *args, what="your function"):
 
 
 def bound(error):
-    """An error as the next power of ten above it ("< 1e-09"), so messages do not
+    """An error as the next power of ten above it ("< 1e-9"), so messages do not
     change with the last bits of floating point on another CPU."""
     if error <= 0:
         return "0"
-    return f"< 1e{int(np.floor(np.log10(error))) + 1:03d}"
+    return f"< 1e{int(np.floor(np.log10(error))) + 1}"
 
 
 def fmt(a, digits=4):
