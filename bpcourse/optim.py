@@ -19,11 +19,8 @@ import numpy as np
 
 from .core import Parameter
 
-__all__ = [
-    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
-    "clip_grad_norm", "clip_grad_value",
-    "LRScheduler", "StepLR", "CosineAnnealingLR",
-]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "clip_grad_norm", "clip_grad_value",
+           "LRScheduler", "StepLR", "CosineAnnealingLR"]
 
 # Hyperparameters that must be numbers >= 0 (torch checks the same ones).
 _NON_NEGATIVE = ("lr", "momentum", "dampening", "weight_decay", "eps",
@@ -34,16 +31,12 @@ def _as_parameter_list(params, who):
     """Return ``params`` as a list, refusing the usual slip of passing arrays instead of Parameters."""
     if isinstance(params, (Parameter, dict)):
         return [params]
-    if isinstance(params, np.ndarray):
-        items = [params]              # iterating an array would give its rows: report the array itself
-    else:
-        items = list(params)          # a generator can be read only once
+    # iterating an array would give its rows: report the array itself; a generator is read once
+    items = [params] if isinstance(params, np.ndarray) else list(params)
     for p in items:
         if not isinstance(p, (Parameter, dict)):
-            raise ValueError(
-                f"{who} expects Parameter objects, got a {type(p).__name__}: "
-                f"pass model.parameters(), not the arrays inside them."
-            )
+            raise ValueError(f"{who} expects Parameter objects, got a {type(p).__name__}: "
+                             f"pass model.parameters(), not the arrays inside them.")
     return items
 
 
@@ -62,10 +55,8 @@ class Optimizer:
         self.state = {}               # Parameter -> its buffers, created at its first step
         items = _as_parameter_list(params, type(self).__name__)
         if not items:
-            raise ValueError(
-                f"{type(self).__name__} got an empty parameter list: pass model.parameters() "
-                f"(if you passed a generator, it may already have been used up)."
-            )
+            raise ValueError(f"{type(self).__name__} got an empty parameter list: pass model.parameters() "
+                             f"(if you passed a generator, it may already have been used up).")
         groups = items if all(isinstance(g, dict) for g in items) else [{"params": items}]
         for group in groups:
             self.add_param_group(group)
@@ -99,16 +90,12 @@ class Optimizer:
         if "betas" in group:
             betas = tuple(float(b) for b in group["betas"])
             if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-                raise ValueError(
-                    f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r} "
-                    f"(the usual choice is (0.9, 0.999))."
-                )
+                raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r} "
+                                 f"(the usual choice is (0.9, 0.999)).")
             group["betas"] = betas
         if group.get("nesterov") and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(
-                f"{name}: nesterov=True needs momentum > 0 and dampening=0, "
-                f"got momentum={group['momentum']}, dampening={group['dampening']}."
-            )
+            raise ValueError(f"{name}: nesterov=True needs momentum > 0 and dampening=0, "
+                             f"got momentum={group['momentum']}, dampening={group['dampening']}.")
         return group
 
     def step(self):
@@ -130,10 +117,10 @@ class Optimizer:
                 p.grad[...] = 0
 
     def _init_state(self, p, group):
-        return {}
+        return {}                     # a subclass's buffers for p, each shaped like p.data
 
     def _update(self, p, group, state):
-        raise NotImplementedError
+        raise NotImplementedError     # a subclass's rule: update p.data in place from p.grad
 
     def __repr__(self):
         settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
@@ -316,7 +303,7 @@ def clip_grad_norm(params, max_norm):
     # per-parameter norms combined in Python floats: no float32 overflow for huge gradients
     total = math.hypot(*(float(np.linalg.norm(p.grad)) for p in params))
     scale = float(max_norm) / (total + 1e-6)            # 1e-6 keeps a zero norm from dividing by 0
-    if True:
+    if scale < 1:
         for p in params:
             p.grad *= scale
     return total
@@ -342,10 +329,8 @@ class LRScheduler:
 
     def __init__(self, optimizer):
         if not isinstance(optimizer, Optimizer):
-            raise ValueError(
-                f"{type(self).__name__} needs an optimizer such as SGD(model.parameters()), "
-                f"got a {type(optimizer).__name__}."
-            )
+            raise ValueError(f"{type(self).__name__} needs an optimizer such as SGD(model.parameters()), "
+                             f"got a {type(optimizer).__name__}.")
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])  # a second schedule starts from the same base
@@ -354,7 +339,7 @@ class LRScheduler:
         self._apply()
 
     def lr_at(self, base_lr, epoch):
-        raise NotImplementedError
+        raise NotImplementedError     # a subclass's schedule
 
     def step(self):
         """Advance one epoch and set the new learning rates."""
