@@ -57,8 +57,12 @@ class Layer:
         return pairs
 
     def parameters(self):
-        """Every Parameter of this layer and its children, in the order of ``named_parameters``."""
-        return [p for _, p in self.named_parameters()]
+        """Every Parameter of this layer and its children, in the order of ``named_parameters``;
+        a Parameter shared by two layers is listed once."""
+        unique = {}
+        for _, p in self.named_parameters():
+            unique.setdefault(id(p), p)
+        return list(unique.values())
 
     def named_children(self):
         """(name, layer) pairs of the layers this layer contains (none for a plain layer)."""

@@ -240,6 +240,10 @@ class Sequential(Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"Sequential item {i} is {layer!r}, not a Layer (did you forget to call it, e.g. bp.ReLU()?).")
+        if len({id(layer) for layer in layers}) < len(layers):
+            raise ValueError("the same layer object appears twice in Sequential: a layer caches its own "
+                             "input for backward, so give each use its own layer and share the weight "
+                             "instead (second.weight = first.weight).")
         self.layers = list(layers)
         self.ran_forward = False
 
