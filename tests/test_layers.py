@@ -251,7 +251,7 @@ def test_same_seed_same_weights():
 
 def test_sigmoid_is_stable_and_correct():
     x = np.array([-1000.0, -5.0, 0.0, 5.0, 1000.0])
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow to 0 is harmless
         y = bp.Sigmoid().forward(x)
     np.testing.assert_allclose(y[1:4], 1 / (1 + np.exp(-x[1:4])), rtol=1e-12)
     assert y[0] == 0.0 and y[-1] == 1.0
