@@ -38,11 +38,12 @@ def digits(classes=None, relabel=True, val_size=0.2, test_size=0.2, seed=0, dtyp
             raise ValueError(f"digits classes must be among 0 … 9, got {classes}.")
         keep = np.isin(y, classes)
         x, y = x[keep], y[keep]
-        if relabel:
-            new_label = np.zeros(10, np.int64)
-            new_label[classes] = np.arange(len(classes))
-            y = new_label[y]
-    return train_val_test_split(x, y, val_size, test_size, seed)
+    splits = train_val_test_split(x, y, val_size, test_size, seed)
+    if classes is None or not relabel:
+        return splits
+    new_label = np.zeros(10, np.int64)
+    new_label[classes] = np.arange(len(classes))
+    return Splits(*[(xs, new_label[ys]) for xs, ys in splits])
 
 
 def few_per_class(x, y, per_class, seed=0):

@@ -125,10 +125,12 @@ class LivePlot(Callback):
 
     def on_train_begin(self, model):
         import matplotlib.pyplot as plt
+        from IPython import get_ipython
         from IPython.display import display
         self.figure, self.axes = plt.subplots(1, 2, figsize=(9, 3))
         plt.close(self.figure)                       # shown through the display handle only
-        self.handle = display(self.figure, display_id=True)
+        in_notebook = get_ipython() is not None
+        self.handle = display(self.figure, display_id=True) if in_notebook else None
 
     def on_epoch_end(self, epoch, history, model):
         if epoch % self.every == 0:
