@@ -1,2 +1,181 @@
-"""Widgets for lesson: losses."""
-__all__ = []
+"""Widgets and experiments for 03_loss_functions: MSE versus cross-entropy.
+
+Plain functions (``loss_and_gradient``, ``loss_view``, ``compare_mse_ce``) hold the
+logic; ``loss_explorer()`` wires a logit slider and a task switch to them.
+"""
+import functools
+
+import ipywidgets as W
+import numpy as np
+
+from .. import data
+from ..challenges import Challenge, register
+from ..layers import Linear, ReLU, Sequential, Sigmoid
+from ..losses import MSELoss, SoftmaxCrossEntropy, softmax
+from ..optim import SGD
+from ..train import Callback, fit, predict
+from .base import Explorer, View, new_figure
+
+__all__ = ["loss_explorer"]
+
+LESSON = "03_loss_functions"
+TASKS = ("regression", "binary", "multi-class")
+N_CLASSES = 3            # the multi-class case: the true class's logit z, the other two logits 0
+
+ADVICE = {
+    "regression": ("MSELoss on the raw output",
+                   "The target is a real number (a price, a temperature): the output is not a probability, "
+                   "so cross-entropy does not apply. MSE's gradient 2(ŷ − y) grows with the error."),
+    "binary": ("BCEWithLogits (sigmoid + binary cross-entropy)",
+               "One output unit, the logit z; p = σ(z) is the probability of class 1. Cross-entropy's "
+               "gradient p − 1 stays near −1 when the model is confidently wrong; MSE on σ(z) fades to 0 there."),
+    "multi-class": ("SoftmaxCrossEntropy (softmax + cross-entropy)",
+                    "One logit per class; softmax turns them into probabilities. The gradient on the true "
+                    "class's logit is p − 1, again large exactly when the model is wrong."),
+}
+
+
+def loss_and_gradient(task, z):
+    """MSE and cross-entropy, and their derivatives with respect to the true class's logit ``z``.
+
+    regression: z is the prediction ŷ itself, target 1: MSE = (ŷ − 1)²; cross-entropy is not defined (NaN).
+    binary: p = σ(z), label 1: MSE = (p − 1)², CE = −log p.
+    multi-class (3 classes, the other logits 0): p = softmax, MSE = Σ_k (p_k − y_k)², CE = −log p_true.
+    z may be a number or an array. Returns a dict of arrays (or floats): p, mse, mse_grad, ce, ce_grad.
+    """
+    z = np.asarray(z, dtype=float)
+    if task == "regression":
+        nan = np.full(z.shape, np.nan)
+        out = dict(p=nan, mse=(z - 1) ** 2, mse_grad=2 * (z - 1), ce=nan, ce_grad=nan)
+    elif task == "binary":
+        p = 0.5 * (1 + np.tanh(0.5 * z))                  # σ(z) without overflow
+        out = dict(p=p, mse=(p - 1) ** 2, mse_grad=2 * (p - 1) * p * (1 - p),
+                   ce=np.logaddexp(0, -z), ce_grad=p - 1)   # −log σ(z) = log(1 + e^−z), stable
+    elif task == "multi-class":
+        others = N_CLASSES - 1
+        log_norm = np.logaddexp(z, np.log(others))           # log(e^z + 2·e^0)
+        p = np.exp(z - log_norm)
+        q = np.exp(-log_norm)                                # each wrong class's probability
+        mse = (p - 1) ** 2 + others * q ** 2
+        # dp/dz = p(1 − p), dq/dz = −q·p
+        mse_grad = 2 * (p - 1) * p * (1 - p) + others * 2 * q * (-q * p)
+        out = dict(p=p, mse=mse, mse_grad=mse_grad, ce=log_norm - z, ce_grad=p - 1)
+    else:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}.")
+    return {k: (float(v) if v.ndim == 0 else v) for k, v in out.items()}
+
+
+def logit(p):
+    """The z with σ(z) = p."""
+    p = np.asarray(p, dtype=float)
+    return np.log(p) - np.log1p(-p)
+
+
+def loss_view(task="binary", z=-1.0):
+    """Loss (left) and gradient with respect to z (right) of MSE and cross-entropy, at the slider's z."""
+    grid = np.linspace(-8, 8, 321)
+    curves, here = loss_and_gradient(task, grid), loss_and_gradient(task, z)
+    fig, (a1, a2) = new_figure(1, 2, figsize=(9, 3.2))
+    for ax, key, label in ((a1, "", "loss"), (a2, "_grad", "∂loss/∂z")):
+        ax.plot(grid, curves["mse" + key], color="tab:blue", label="MSE")
+        if task != "regression":
+            ax.plot(grid, curves["ce" + key], color="tab:red", label="cross-entropy")
+        ax.axvline(z, color="k", lw=0.8, ls=":")
+        ax.plot([z], [here["mse" + key]], "o", color="tab:blue")
+        if task != "regression":
+            ax.plot([z], [here["ce" + key]], "o", color="tab:red")
+        ax.set_xlabel("prediction ŷ" if task == "regression" else "logit z of the true class")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    a1.set_ylim(-0.2, 8 if task == "regression" else 4)
+    fits, why = ADVICE[task]
+    if task == "regression":
+        numbers = (f"ŷ = {z:.2f}, target 1: MSE = {here['mse']:.4g}, gradient {here['mse_grad']:.4g}. "
+                   f"Cross-entropy: not defined for a real-valued target.")
+        ratio = np.nan
+    else:
+        ratio = abs(here["mse_grad"]) / abs(here["ce_grad"])
+        numbers = (f"z = {z:.2f}, p(true class) = {here['p']:.4f}. "
+                   f"MSE: loss {here['mse']:.4g}, gradient {here['mse_grad']:.4g}. "
+                   f"Cross-entropy: loss {here['ce']:.4g}, gradient {here['ce_grad']:.4g}. "
+                   f"|MSE gradient| / |CE gradient| = {ratio:.3g}.")
+    text = f"<b>Task: {task}.</b> The loss that fits: <b>{fits}</b>. {why}<br>{numbers}"
+    wrong = task != "regression" and here["p"] < 0.5
+    return View(fig, text, {"p": here["p"], "gradient_ratio_when_wrong": ratio if wrong else np.nan})
+
+
+register(Challenge(
+    id="ch03_vanishing_mse", lesson=LESSON, widget="loss_explorer",
+    goal="Find a prediction that is wrong (p(true class) < 0.5) where MSE's gradient is less than 2% "
+         "of cross-entropy's: the model would barely learn from its mistake.",
+    metric="gradient_ratio_when_wrong", target=0.02, below=True))
+
+
+def loss_explorer():
+    """Slider: the logit z of the true class; switch: the task. Shows MSE and cross-entropy side by side."""
+    controls = {
+        "task": W.ToggleButtons(options=TASKS, value="binary", description="task"),
+        "z": W.FloatSlider(value=-1.0, min=-8.0, max=8.0, step=0.1, description="logit z / ŷ",
+                           style={"description_width": "initial"}),
+    }
+    return Explorer(controls, loss_view, "loss_explorer")
+
+
+# ---------------------------------------------------------------- the central experiment ---
+
+@functools.lru_cache(maxsize=1)
+def _digits():
+    return data.digits(seed=0)
+
+
+class ArgmaxAccuracy(Callback):
+    """Fill in train and validation accuracy (argmax of the outputs) where ``fit`` cannot know
+    it: for MSE on one-hot targets, fit sees a regression."""
+
+    def __init__(self, train, val):
+        self.train, self.val = train, val
+
+    def on_epoch_end(self, epoch, history, model):
+        for key, (x, labels) in (("train_acc", self.train), ("val_acc", self.val)):
+            getattr(history, key)[-1] = float(np.mean(predict(model, x).argmax(axis=1) == labels))
+        return False
+
+
+def digits_classifier(kind, init_scale=1.0, seed=0, hidden=32):
+    """64 → hidden → 10 with ReLU; ``kind="mse"`` ends in a Sigmoid (outputs compared with one-hot
+    targets), ``kind="ce"`` ends in logits for SoftmaxCrossEntropy. Same seed, same weights.
+    ``init_scale`` multiplies the last layer's weights (large: confident predictions from the start)."""
+    rng = np.random.default_rng(seed)
+    last = Linear(hidden, 10, init="xavier", rng=rng)
+    last.weight.data *= init_scale
+    layers = [Linear(64, hidden, rng=rng), ReLU(), last]
+    return Sequential(*layers, Sigmoid()) if kind == "mse" else Sequential(*layers)
+
+
+def compare_mse_ce(epochs=15, init_scale=1.0, lr_ce=0.1, lr_mse=1.0, seed=0):
+    """Train the same classifier on digits with cross-entropy and with MSE on sigmoid outputs.
+
+    MSELoss averages over the 10 outputs as well as the batch, which alone makes its gradient
+    10× smaller, so MSE gets a 10× larger learning rate by default: what remains is the effect of the
+    sigmoid's flat ends. Returns {"cross-entropy": History, "MSE": History}, accuracies in both.
+    """
+    splits = _digits()
+    (x, y), (xv, yv) = splits.train, splits.val
+    eye = np.eye(10)
+    out = {}
+    for kind, name, loss, lr, train, val in (
+            ("ce", "cross-entropy", SoftmaxCrossEntropy(), lr_ce, (x, y), (xv, yv)),
+            ("mse", "MSE", MSELoss(), lr_mse, (x, eye[y]), (xv, eye[yv]))):
+        model = digits_classifier(kind, init_scale, seed)
+        out[name] = fit(model, loss, SGD(model.parameters(), lr=lr), train, val=val, epochs=epochs,
+                        batch_size=32, rng=np.random.default_rng(seed), progress=False,
+                        callbacks=[ArgmaxAccuracy((x, y), (xv, yv))])
+    return out
+
+
+def confidently_wrong(init_scale=1.0, seed=0, threshold=0.05):
+    """Fraction of training images whose true class gets probability below ``threshold`` at the start
+    (softmax of the untrained model's logits)."""
+    x, y = _digits().train
+    p = softmax(predict(digits_classifier("ce", init_scale, seed), x))
+    return float(np.mean(p[np.arange(len(y)), y] < threshold))

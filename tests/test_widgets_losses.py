@@ -1,0 +1,81 @@
+"""03_loss_functions: the loss explorer driven without a browser, and the formulas behind it."""
+import numpy as np
+import pytest
+
+import bpcourse as bp
+from bpcourse.widgets import losses as L
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "multi-class"])
+def test_gradients_match_numerical_derivatives_of_the_losses(task):
+    for z in [-6.0, -1.3, 0.0, 0.7, 4.0]:
+        here = L.loss_and_gradient(task, z)
+        for key in ("mse", "ce"):
+            if task == "regression" and key == "ce":
+                assert np.isnan(here["ce"])
+                continue
+            numeric = bp.numerical_gradient(lambda v: L.loss_and_gradient(task, v[0])[key], np.array([z]))[0]
+            assert here[key + "_grad"] == pytest.approx(numeric, rel=1e-6, abs=1e-10)
+
+
+def test_losses_agree_with_the_package_losses():
+    z = 0.8
+    b = L.loss_and_gradient("binary", z)
+    assert b["ce"] == pytest.approx(bp.BCEWithLogits().forward(np.array([z]), np.array([1.0])))
+    m = L.loss_and_gradient("multi-class", z)
+    logits = np.array([[z, 0.0, 0.0]])
+    assert m["ce"] == pytest.approx(bp.SoftmaxCrossEntropy().forward(logits, np.array([0])))
+    p = bp.softmax(logits)
+    # MSE here is the squared error summed over the 3 classes = 3 × MSELoss's mean
+    assert m["mse"] == pytest.approx(3 * bp.MSELoss().forward(p, np.array([[1.0, 0, 0]])))
+
+
+def test_mse_gradient_vanishes_when_confidently_wrong_but_ce_does_not():
+    wrong = L.loss_and_gradient("binary", L.logit(1e-4))
+    assert abs(wrong["mse_grad"]) < 1e-3 and wrong["ce_grad"] == pytest.approx(-1, abs=1e-3)
+
+
+def test_stable_for_extreme_logits():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow to 0 is fine
+        for task in ("binary", "multi-class"):
+            out = L.loss_and_gradient(task, np.array([-800.0, 800.0]))
+            assert np.all(np.isfinite(out["ce"])) and out["ce"][0] == pytest.approx(800, rel=1e-3)
+
+
+def test_slider_changes_numbers_and_picture():
+    w = bp.widgets.loss_explorer()
+    text, img = w.text.value, w.image.value
+    w.controls["z"].value = 2.0
+    assert w.text.value != text and w.image.value != img
+    assert "p(true class) = 0.8808" in w.text.value          # σ(2)
+
+
+def test_task_switch_names_the_loss_that_fits():
+    w = bp.widgets.loss_explorer()
+    assert "BCEWithLogits" in w.text.value
+    w.controls["task"].value = "multi-class"
+    assert "SoftmaxCrossEntropy" in w.text.value
+    w.controls["task"].value = "regression"
+    assert "MSELoss" in w.text.value and "not defined" in w.text.value
+
+
+def test_challenge_not_met_at_default_met_when_confidently_wrong():
+    w = bp.widgets.loss_explorer()
+    assert "Challenge met" not in w.challenge.value
+    w.controls["z"].value = -5.0               # p ≈ 0.0067: 2p(1−p) ≈ 0.013 < 0.02
+    assert "Challenge met" in w.challenge.value
+    w.controls["z"].value = 6.0                # tiny MSE gradient, but the model is right: does not count
+    assert "Challenge met" not in w.challenge.value
+    assert np.isnan(w.view.metrics["gradient_ratio_when_wrong"])
+
+
+def test_compare_mse_ce_fills_in_accuracies_and_ce_learns_faster():
+    runs = L.compare_mse_ce(epochs=3)
+    assert set(runs) == {"cross-entropy", "MSE"}
+    for h in runs.values():
+        assert len(h) == 3 and not np.isnan(h.val_acc).any()
+    assert runs["cross-entropy"].val_acc[-1] > runs["MSE"].val_acc[-1]
+
+
+def test_confidently_wrong_grows_with_init_scale():
+    assert L.confidently_wrong(10.0) > 0.5 > L.confidently_wrong(1.0)
