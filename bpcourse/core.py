@@ -118,6 +118,9 @@ def check_array(layer, x, ndim=None, features=None, dtype=None):
 
     Raises ValueError naming the layer, the expected and the received shape or dtype.
     """
+    if (type(x) is np.ndarray and x.dtype.kind == "f" and x.size and (dtype is None or x.dtype == dtype)
+            and (ndim is None or x.ndim == ndim) and (features is None or x.shape[-1] == features)):
+        return x                                     # the common case, kept cheap: it runs every step
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise ValueError(f"{layer!r} expected a numeric array, got dtype {x.dtype}.")
