@@ -13,6 +13,7 @@ from .scalar import Value, draw_graph
 from .train import Callback, EarlyStopping, History, LivePlot, evaluate, fit, predict
 from .checkpoint import load, save
 from .doctor import doctor
+from .progress_log import report as progress
 from . import challenges, data, diagnostics, exercises, init, plots, progress_log, widgets
 
 __version__ = "0.1.0"

@@ -58,3 +58,52 @@ def events(path=None):
     if bad:
         warnings.warn(f"skipped {bad} unreadable line(s) in {path}", stacklevel=2)
     return found
+
+
+def summary(log=None):
+    """Per lesson, per exercise: "done" (a check said right at least once), "tried", or "" (never checked);
+    plus the counts of hints taken, predictions made and challenges met."""
+    from .challenges import CHALLENGES
+    from .exercises import EXERCISES
+    log = events(log)
+    status = {ex_id: "" for ex_id in EXERCISES}
+    counts = {kind: {} for kind in ("hint", "prediction", "challenge")}
+    for e in log:
+        if e["kind"] == "check" and e.get("item") in status:
+            if e.get("status") == "right":
+                status[e["item"]] = "done"
+            elif status[e["item"]] != "done":
+                status[e["item"]] = "tried"
+        elif e["kind"] in counts:
+            lesson_counts = counts[e["kind"]]
+            lesson_counts[e.get("lesson", "")] = lesson_counts.get(e.get("lesson", ""), 0) + 1
+    lessons = {}
+    for ex in EXERCISES.values():
+        lessons.setdefault(ex.lesson, {})[ex.id] = status[ex.id]
+    for c in CHALLENGES.values():
+        lessons.setdefault(c.lesson, {})
+    return {"exercises": dict(sorted(lessons.items())), **{k + "s": v for k, v in counts.items()}}
+
+
+def report(log=None, plot=True):
+    """Show what is done: a lessons × exercises table and a bar chart; returns the summary."""
+    s = summary(log)
+    marks = {"done": "✓", "tried": "✗", "": "·"}
+    print("✓ done   ✗ tried, not yet right   · not checked yet")
+    for lesson, exercises in s["exercises"].items():
+        cells = "  ".join(f"{marks[st]} {ex_id.split('_', 1)[-1]}" for ex_id, st in exercises.items())
+        extras = [f"{k}: {s[k].get(lesson, 0)}" for k in ("hints", "predictions", "challenges") if s[k].get(lesson)]
+        print(f"{lesson:<36} {cells}" + (f"   ({', '.join(extras)})" if extras else ""))
+    if plot:
+        import matplotlib.pyplot as plt
+        lessons = list(s["exercises"])
+        done = [sum(st == "done" for st in ex.values()) for ex in s["exercises"].values()]
+        total = [len(ex) for ex in s["exercises"].values()]
+        fig, ax = plt.subplots(figsize=(6, 0.3 * len(lessons) + 0.8), constrained_layout=True)
+        ax.barh(lessons, total, color="0.9", label="exercises")
+        ax.barh(lessons, done, color="tab:green", label="done")
+        ax.invert_yaxis()
+        ax.set_xlabel("exercises")
+        ax.legend(loc="lower right", fontsize=8)
+        plt.show()
+    return s

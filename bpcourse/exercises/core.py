@@ -193,12 +193,12 @@ def _holds(test, got, expected):
 def _shape_hint(got, expected):
     if len(got) == 2 and got[::-1] == expected:
         return "the shape is transposed: check the order of the factors (x.T @ dout, not dout.T @ x)."
+    if int(np.prod(got)) == int(np.prod(expected)):
+        return "the same number of values in a different arrangement: reshape, or drop the axis of length 1."
     if len(got) == len(expected) + 1 and got[1:] == expected:
         return "one value per sample instead of one in all: sum over the batch axis (axis=0)."
     if len(got) == len(expected) + 1 and got[:-1] == expected:
         return "one axis too many: reduce over the last axis (axis=1), or did you keep it with keepdims?"
-    if tuple(d for d in got if d != 1) == tuple(d for d in expected if d != 1):
-        return "the same numbers in a different arrangement: drop or add the axis of length 1 (reshape)."
     return None
 
 
