@@ -1,9 +1,22 @@
-"""Shared test set-up: a non-interactive matplotlib, and a throw-away progress log
-(inherited by the kernels nbval starts), so tests never touch a student's log."""
+"""Shared test set-up: a non-interactive matplotlib, and throw-away progress logs, so tests
+never touch a student's log. Each notebook's kernel (started by nbval) gets a fresh log,
+so what a lesson shows of the student's progress is the same on every run."""
 import os
 import tempfile
+from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("BPCOURSE_PROGRESS", os.path.join(tempfile.mkdtemp(prefix="bpcourse-"), "progress.jsonl"))
+LOGS = Path(tempfile.mkdtemp(prefix="bpcourse-logs-"))
+os.environ["BPCOURSE_PROGRESS"] = str(LOGS / "tests.jsonl")
+_notebooks_started = set()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the first cell of a notebook (when nbval starts its kernel): a new, empty log."""
+    if item.path.suffix == ".ipynb" and item.path not in _notebooks_started:
+        _notebooks_started.add(item.path)
+        os.environ["BPCOURSE_PROGRESS"] = str(LOGS / f"{item.path.stem}.jsonl")

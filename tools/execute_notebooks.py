@@ -33,8 +33,9 @@ def execute(path):
 def main(paths):
     paths = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["BPCOURSE_PROGRESS"] = str(Path(tmp) / "progress.jsonl")   # keep the student's log clean
         for path in paths:
+            # A fresh log per notebook, as under nbval; the student's own log stays clean.
+            os.environ["BPCOURSE_PROGRESS"] = str(Path(tmp) / f"{path.stem}.jsonl")
             print(f"{path.name}: {execute(path.resolve()):.1f} s", flush=True)
 
 
