@@ -6,11 +6,19 @@
 ``depth`` counts Linear layers. Every hidden block is ``Linear → [BatchNorm1d] → activation``;
 with ``residual=True`` each hidden block after the first is wrapped as ``x + block(x)``.
 """
-import numpy as np
+import math
+from dataclasses import dataclass
 
-from .diagnostics import layer_statistics, linear_layers
+import matplotlib.pyplot as plt
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .diagnostics import Recorder, layer_statistics, linear_layers
 from .layers import BatchNorm1d, LeakyReLU, Linear, ReLU, Residual, Sequential, Sigmoid, Tanh
 from .losses import SoftmaxCrossEntropy
+from .optim import SGD
+from .plots import plot_gradient_norms
+from .train import Callback, fit
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU}
 
@@ -80,6 +88,13 @@ def grid_of_gradient_norms(x, y, activations, inits, depth=15, width=64, seed=0)
     Returns {(activation, init): norms}.
     """
     out = {}
+    with threadpool_limits(1):
+        out.update(_grid(x, y, activations, inits, depth, width, seed))
+    return out
+
+
+def _grid(x, y, activations, inits, depth, width, seed):
+    out = {}
     for act in activations:
         for init in inits:
             model = make_mlp(depth, width, act, init, in_features=x.shape[1],
@@ -96,3 +111,78 @@ def first_layer_gradient(model, x, y):
 
 def n_linear(model):
     return len(linear_layers(model))
+
+
+# -- training runs for the lesson -------------------------------------------------------------
+
+class GradNormLog(Callback):
+    """Records the total gradient norm of every step, before any clipping (``fit`` clips after callbacks)."""
+
+    def __init__(self):
+        self.norms = []
+
+    def on_backward_end(self, model):
+        self.norms.append(math.hypot(*(float(np.linalg.norm(p.grad)) for p in model.parameters())))
+
+
+@dataclass
+class Run:
+    """The outcome of ``train``: its History (None if it blew up), the per-step total gradient
+    norms, the Recorder (if asked for), the model, and the error message of a diverged run."""
+
+    history: object
+    norms: np.ndarray
+    recorder: object
+    model: object
+    error: str = None
+
+    @property
+    def val_acc(self):
+        return float("nan") if self.history is None else float(self.history.val_acc[-1])
+
+    def summary(self):
+        if self.error:
+            return "diverged: " + self.error
+        h = self.history
+        return f"train loss {h.train_loss[-1]:.3g}, val acc {100 * h.val_acc[-1]:.1f}%"
+
+
+def train(model, splits, epochs=6, lr=0.02, momentum=0.9, batch_size=64, clip_norm=None, seed=0, record=False):
+    """SGD with momentum on ``splits`` (a ``data.digits()`` result), one BLAS thread (faster for
+    these small matrices). A run whose loss becomes NaN/inf returns with ``error`` set instead of raising.
+    ``record=True`` adds a ``diagnostics.Recorder`` (per-layer gradient norms, update ratios, saturation).
+    """
+    log = GradNormLog()
+    recorder = Recorder() if record else None
+    callbacks = [log] + ([recorder] if record else [])
+    opt = SGD(model.parameters(), lr=lr, momentum=momentum)
+    history, error = None, None
+    with threadpool_limits(1):
+        try:
+            history = fit(model, SoftmaxCrossEntropy(), opt, splits.train, splits.val, epochs=epochs,
+                          batch_size=batch_size, rng=np.random.default_rng(seed), progress=False,
+                          callbacks=callbacks, clip_norm=clip_norm)
+        except FloatingPointError as err:
+            error = str(err)
+    return Run(history, np.array(log.norms), recorder, model, error)
+
+
+def plot_gradient_grid(grid, axes=None, depth_label=True):
+    """One ``plot_gradient_norms`` bar chart per (activation, init) of ``grid_of_gradient_norms``,
+    activations as rows and inits as columns, all on one shared log scale."""
+    acts = list(dict.fromkeys(a for a, _ in grid))
+    inits = list(dict.fromkeys(i for _, i in grid))
+    if axes is None:
+        _, axes = plt.subplots(len(acts), len(inits), figsize=(2.6 * len(inits), 2.0 * len(acts)),
+                               sharey=True, constrained_layout=True, squeeze=False)
+    for r, act in enumerate(acts):
+        for c, init in enumerate(inits):
+            ax = axes[r][c]
+            plot_gradient_norms(np.clip(np.nan_to_num(grid[act, init], nan=1e-30), 1e-30, 1e30), ax=ax,
+                                title=f"{act}, {init}")
+            ax.title.set_fontsize(9)
+            if c:
+                ax.set_ylabel("")
+            if r < len(acts) - 1:
+                ax.set_xlabel("")
+    return axes

@@ -8,6 +8,7 @@ import functools
 
 import ipywidgets as W
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .. import data
 from ..challenges import Challenge, register
@@ -47,7 +48,7 @@ def measure(depth, activation, init, scale, batchnorm, residual, seed=0):
     x, y = batch()
     model = make_mlp(int(depth), 64, activation, init, float(scale), bool(batchnorm), bool(residual),
                      rng=np.random.default_rng(seed))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), threadpool_limits(1):
         stats = layer_statistics(model, SoftmaxCrossEntropy(), x, y)
         ratio = first_to_last(stats["grad_norms"])
         stats["ratio"] = ratio
