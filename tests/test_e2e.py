@@ -1,0 +1,165 @@
+"""The course as a student uses it: JupyterLab in a real browser (issue 8).
+
+One JupyterLab server (our own: 127.0.0.1, free port, random token, fresh dirs) and one
+Chromium (Debian's, via Playwright) per session; one page per lesson notebook. For each
+notebook: open it, Run ▸ Run All Cells, wait for the kernel to be idle, no error or stderr
+output, every widget the committed notebook shows is rendered, and changing a control
+(keyboard on a slider, another option, a click) changes the widget's text and plot.
+
+Screenshots land in each test's tmp folder, and also in ``$E2E_ARTIFACTS`` when set.
+Without /usr/bin/chromium the tests skip, except under ``CI=true`` where they fail.
+The machinery lives in ``tests/e2e_support.py``.
+"""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import e2e_support as e2e  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _unavailable(reason):
+    """Missing browser tooling: a failure under CI (it must install it), a skip elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}: .ci/run must install it", pytrace=False)
+    pytest.skip(f"{reason}; install it with `apt-get install chromium` to run the browser tests")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """Our JupyterLab server on a stripped temporary copy of the notebooks (and their data)."""
+    if not e2e.CHROMIUM.exists():
+        _unavailable(f"{e2e.CHROMIUM} is missing")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("Python playwright is not installed")
+    base = tmp_path_factory.mktemp("e2e")
+    root = e2e.prepare_root(base / "root", NOTEBOOKS, ROOT / "notebooks" / "data")
+    server = e2e.LabServer(root, base / "home").start()
+    yield server
+    server.stop()
+    assert server.proc.poll() is not None, "the JupyterLab server outlived its SIGTERM"
+
+
+@pytest.fixture(scope="session")
+def browser(lab, tmp_path_factory):
+    """One Chromium with a fresh profile, logged in to our server."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        context = e2e.launch_browser(p, tmp_path_factory.mktemp("chromium-profile"))
+        try:
+            e2e.log_in(context, lab)
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def shots(tmp_path, request):
+    """Screenshots of one test; copied to $E2E_ARTIFACTS/<test> afterwards when set."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    yield folder
+    artefacts = os.environ.get("E2E_ARTIFACTS")
+    if artefacts:
+        name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+        shutil.copytree(folder, Path(artefacts) / name, dirs_exist_ok=True)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_lesson_runs_and_its_widgets_respond_in_the_browser(notebook, lab, browser, shots):
+    report = e2e.check_notebook(browser, lab, notebook, shots)
+    print(report)
+    assert report["widgets"] or not e2e.expected_widget_cells(notebook)
+    assert (shots / f"{notebook.stem}.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ the harness itself
+
+HARNESS_CELLS = [
+    "import ipywidgets as W\nimport numpy as np\nfrom bpcourse.widgets.base import Explorer, View, new_figure",
+    # Explorer whose text and plot follow a slider and a dropdown.
+    "def live(a, kind):\n"
+    "    fig, ax = new_figure(figsize=(3, 2))\n"
+    "    x = np.linspace(0, 1, 20)\n"
+    "    ax.plot(x, a * (x if kind == 'line' else x ** 2))\n"
+    "    return View(fig, f'a = {a:.1f}, {kind}', {})\n"
+    "Explorer({'a': W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1),\n"
+    "          'kind': W.Dropdown(options=['line', 'parabola'])}, live, 'e2e_live')",
+    # A widget that does not respond: its controls move, its output never changes.
+    "def frozen(a, kind):\n"
+    "    fig, ax = new_figure(figsize=(3, 2))\n"
+    "    ax.plot([0, 1], [0, 1])\n"
+    "    return View(fig, 'always the same', {})\n"
+    "Explorer({'a': W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1),\n"
+    "          'kind': W.Dropdown(options=['line', 'parabola'])}, frozen, 'e2e_frozen')",
+    # Button-driven: Reset (no effect at the start) before Step, as a student would find it.
+    "class Stepper(Explorer):\n"
+    "    def __init__(self):\n"
+    "        self.steps = 0\n"
+    "        reset, step = W.Button(description='Reset'), W.Button(description='Step')\n"
+    "        reset.on_click(lambda _: self.go(0))\n"
+    "        step.on_click(lambda _: self.go(self.steps + 1))\n"
+    "        super().__init__({'reset': reset, 'step': step}, self.show, 'e2e_stepper')\n"
+    "    def go(self, n):\n"
+    "        self.steps = n\n"
+    "        self.refresh()\n"
+    "    def show(self):\n"
+    "        fig, ax = new_figure(figsize=(3, 2))\n"
+    "        ax.bar([0], [self.steps + 1])\n"
+    "        return View(fig, f'{self.steps} steps', {})\n"
+    "Stepper()",
+]
+
+
+@pytest.fixture(scope="session")
+def harness_notebook(lab):
+    """A small notebook with a live, a frozen and a button-driven Explorer (not a lesson)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in HARNESS_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = lab.root / "e2e_harness.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_harness_sees_text_and_plot_change_and_catches_a_frozen_widget(lab, browser, harness_notebook, shots):
+    nb = e2e.Notebook(browser, lab, harness_notebook.name, harness_notebook)
+    try:
+        nb.open()
+        nb.run_all()
+        assert nb.error_outputs() == []
+        live, frozen, stepper = (nb.widget_boxes(i) for i in (1, 2, 3))
+        for boxes in (live, frozen, stepper):
+            boxes.first.wait_for(state="visible", timeout=15_000)
+            assert boxes.count() == 1
+
+        state = nb.output_state(live.first)
+        assert state["texts"][0].startswith("a = 1.0, line")
+        assert len(state["images"]) == 1 and state["images"][0]["width"] > 0
+        result = e2e.exercise_widget(live.first)
+        assert result["changed_by"] == "slider 1.0 -> 1.1"
+        assert {"text", "image"} <= set(result["changed"])
+        assert nb.output_state(live.first)["texts"][0].startswith("a = 1.1, line")
+
+        with pytest.raises(e2e.E2EError, match="no control changed the widget's output") as caught:
+            e2e.exercise_widget(frozen.first, timeout=2.0)
+        assert "slider 1.0 -> 1.1: changed ['value'], needed ['image', 'text']" in str(caught.value)
+
+        result = e2e.exercise_widget(stepper.first, timeout=3.0)
+        assert result["changed_by"] == "button 'Step' clicked"      # Reset was tried first
+        assert nb.output_state(stepper.first)["texts"][0].startswith("1 steps")
+        nb.screenshot(shots / "harness.png", live.first)
+    finally:
+        nb.close()
+        lab.shutdown_sessions()
