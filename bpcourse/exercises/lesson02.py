@@ -78,6 +78,10 @@ def check_linear_backward(linear_backward):
             (lambda g, e: np.allclose(g, x.T @ dout / n),
              "do not divide by N here: dout already holds dL/dy, and dW = x.T @ dout sums the samples' contributions."),
         ]))
+        if np.shape(db) == dout.shape:               # also at N = 1, where (1, M) looks like a reshape
+            raise Wrong(f"case {case}: db has shape {np.shape(db)}, expected {b.shape}.",
+                        "one db per sample: b is shared by every sample, so sum over the batch axis: "
+                        "dout.sum(axis=0).")
         worst = max(worst, expect_array(db, num_db, "db", case, batch=n, diagnoses=[
             (lambda g, e: np.allclose(g, dout.mean(axis=0)),
              "b is added to every sample, so its gradient is the SUM of dout over the batch, not the mean."),
