@@ -16,6 +16,7 @@ multiply-add counts 2. For ``y = x @ W + b`` with x: (N, D), W: (D, M)
     flops.gradient_noise(model, loss_fn, x, y, [1, 4, 16, 64], rng=rng)
 """
 import copy
+import os
 import time
 from collections import namedtuple
 
@@ -368,9 +369,10 @@ def blas_info():
 
 
 def matmul_time(n, threads=None, repeats=3):
-    """Seconds for one (n × n) @ (n × n) product, with BLAS limited to ``threads`` (None: all)."""
+    """Seconds for one (n × n) @ (n × n) product with BLAS using ``threads`` threads
+    (None: one per CPU core, even if a limit was set before)."""
     from threadpoolctl import threadpool_limits
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with threadpool_limits(limits=threads or os.cpu_count(), user_api="blas"):
         return time_call(lambda: a @ b, repeats=repeats)

@@ -70,7 +70,7 @@ def check_linear_flops(linear_flops_fn):
 def _grad_cases():
     rng = np.random.default_rng(7)
     return [(rng.standard_normal((n, d)), rng.standard_normal((d, m)), rng.standard_normal((n, m)))
-            for n, d, m in [(1, 3, 2), (4, 3, 2), (6, 5, 4)]]
+            for n, d, m in [(4, 3, 2), (1, 3, 2), (6, 5, 4)]]
 
 
 @exercise("ex07_linear_grads", LESSON, "vectorised batch gradient of a Linear layer", hints=[
@@ -124,7 +124,7 @@ def check_linear_grads(linear_grads):
                     f"over the 2000 samples: it still loops in Python.",
                     "replace the loop by matrix products: x.T @ dout, dout.sum(axis=0), dout @ W.T.")
     return (f"dx, dW, db agree with numerical gradients on 3 cases (max rel. error {worst:.0e}) and with "
-            f"the per-sample loop on N=2000, computed about {speedup:.0f}× faster than that loop.")
+            f"the per-sample loop on N=2000, and are computed without that loop (more than 5× faster).")
 
 
 def _timed(fn, *args):
