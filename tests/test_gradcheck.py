@@ -104,3 +104,9 @@ def test_report_is_a_table():
     lines = repr(report).splitlines()
     assert lines[0].split()[:4] == ["layer", "array", "shape", "rel."]
     assert len(lines) == 1 + 3 + 1                           # header, input/weight/bias, verdict
+
+
+def test_float32_with_too_small_a_step_is_not_called_zero():
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    report = bp.check_layer(bp.Tanh(), x, h=1e-6)            # noise larger than the gradient
+    assert not any(r.zero for r in report.rows)
