@@ -2,6 +2,7 @@
 and ``run`` drives the package's real optimizers."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import bpcourse as bp
 from bpcourse import surfaces as S
@@ -16,6 +17,18 @@ def test_gradient_matches_numerical_gradient(surface):
         p = np.array([rng.uniform(*surface.xlim), rng.uniform(*surface.ylim)])
         numeric = bp.numerical_gradient(lambda q: surface(q), p.copy())
         assert bp.rel_error(surface.grad(p), numeric) < 1e-7
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(sorted(S.SURFACES)), u=st.floats(0, 1), v=st.floats(0, 1))
+def test_gradient_matches_numerical_gradient_anywhere_in_the_window(name, u, v):
+    surface = S.SURFACES[name]
+    p = np.array([surface.xlim[0] + u * (surface.xlim[1] - surface.xlim[0]),
+                  surface.ylim[0] + v * (surface.ylim[1] - surface.ylim[0])])
+    numeric = bp.numerical_gradient(lambda q: surface(q), p.copy())
+    analytic = surface.grad(p)
+    # relative error, with an absolute floor where the gradient itself is ~0 (at stationary points)
+    assert np.allclose(analytic, numeric, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("surface", [s for s in SURFACES if s.minimum is not None], ids=lambda s: s.name)
