@@ -15,7 +15,8 @@ For each student and assigned lesson:
 2. ``ClearOutput`` (nbgrader's), then the notebook runs with nbclient in a
    temporary copy of the student's folder (``allow_errors``, kernel
    ``python3``, a per-cell timeout after which the kernel is interrupted; a
-   kernel that ignores the interrupt is killed).
+   kernel that ignores the interrupt is killed a few seconds later, and the
+   cells after it score 0).
 3. Each test cell is scored with ``nbgrader.utils.determine_grade`` (an error
    or any stderr output scores 0), but only if it really ran.
 
@@ -93,7 +94,7 @@ def restore_tests(student_nb, instructor_nb):
         if index is not None:
             old = nb.cells[index]
             if old.get("source") != source_cell.source or old.get("cell_type") != source_cell.cell_type:
-                notes[gid] = "the test cell had been changed; the instructor's test was used."
+                notes[gid] = "test cell changed by the student; the instructor's test was used"
             if with_ids:
                 fresh["id"] = old.get("id") or fresh.get("id")
             nb.cells[index] = fresh
@@ -102,7 +103,7 @@ def restore_tests(student_nb, instructor_nb):
             if with_ids and fresh.get("id") in {c.get("id") for c in nb.cells}:
                 fresh["id"] = nbformat.v4.new_code_cell().id
             nb.cells.insert(anchor, fresh)
-            notes[gid] = "the test cell had been deleted; it was re-inserted from the source."
+            notes[gid] = "test cell deleted by the student; re-inserted from the source"
     return nb, notes
 
 
@@ -142,7 +143,8 @@ def execute(nb, workdir, timeout):
                 continue
             count += 1
             start = time.monotonic()
-            watchdog = threading.Timer(2 * timeout + 5, _kill, args=(pid,))   # interrupt ignored
+            grace = max(3.0, min(timeout, 10.0))                        # after the interrupt
+            watchdog = threading.Timer(timeout + grace, _kill, args=(pid,))
             watchdog.start()
             try:
                 client.execute_cell(cell, index, execution_count=count)
@@ -267,9 +269,8 @@ def grade_notebook(student, lesson, path, source_nb, assigned, timeout, data_sou
             reasons.append(reason)
             details += [text] if text else []
             if gid in notes:
-                details.append(notes[gid])
-                if reason == "passed":
-                    reasons[-1] = "passed (" + notes[gid].split(";")[0] + ")"
+                details.append(notes[gid] + ".")
+                reasons[-1] = f"{reason} ({notes[gid]})"
         if not cells:
             reasons.append("no test cell for this exercise in the source notebook")
         reason = "; ".join(dict.fromkeys(reasons))
