@@ -5,9 +5,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test setup benchmark clean-venv
+.PHONY: lab test setup benchmark clean-venv workspace solutions
 
-lab: $(STAMP)
+# The course opens on your own copies in workspace/ (git-ignored; your changes are never overwritten).
+lab: workspace
+	$(VENV)/bin/jupyter lab workspace/
+
+# Build or update workspace/: adds missing lessons, updates the ones you have not touched.
+workspace: $(STAMP)
+	$(PY) -m bpcourse workspace
+
+# The source notebooks, with every solution: for instructors, and to compare afterwards.
+solutions: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 test: $(STAMP)
