@@ -221,13 +221,18 @@ async (box) => {
 }
 """
 
-CONTROL_SELECTORS = {
-    "slider": ".widget-slider .noUi-handle, .widget-hslider .noUi-handle",
+BUTTONS = "button.widget-button:not([disabled])"
+CONTROL_SELECTORS = {     # the order a student tries them in (a Step button before the sliders)
+    "button": BUTTONS,
+    "slider": ".widget-slider .noUi-handle",
     "dropdown": ".widget-dropdown select",
-    "button": "button.jupyter-button:not(.widget-toggle-button):not([disabled]), .widget-button:not([disabled])",
-    "toggle": ".widget-toggle-buttons button:not(.mod-active), .widget-toggle-button",
+    "select": ".widget-select:not(.widget-select-multiple) select",
+    "toggle": ".widget-toggle-buttons button:not(.mod-active), "
+              "button.widget-toggle-button:not(.widget-toggle-buttons button)",
+    "radio": ".widget-radio-box input[type=radio]:not(:checked)",
     "checkbox": ".widget-checkbox input[type=checkbox]",
 }
+RESETS = re.compile(r"reset|clear|restart|undo", re.I)   # no visible effect on a fresh widget: tried last
 
 
 class Notebook:
@@ -246,12 +251,13 @@ class Notebook:
         self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
         self.wait_idle(timeout=60)
 
-    def run_all(self, timeout=180):
-        """Run ▸ Run All Cells from the menu bar, then wait until every code cell has run."""
+    def run_all(self, until=None, timeout=180):
+        """Run ▸ Run All Cells from the menu bar, then wait until every code cell has run
+        (or the cells ``until``: Run All stops at the first error) and the kernel is idle."""
         self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
-        expected = code_cells_to_run(self.source)
+        self.page.locator(".lm-Menu-item:visible", has_text=re.compile(r"^Run All Cells")).first.click()
+        expected = code_cells_to_run(self.source) if until is None else list(until)
         cells = self.cells()
         deadline = time.monotonic() + timeout
         while True:
@@ -300,6 +306,13 @@ class Notebook:
         outs = self.page.locator(".jp-OutputArea-output")
         return "\n".join(outs.nth(i).inner_text() for i in range(outs.count()))
 
+    def source_text(self, cell_index):
+        """The source of a cell as the editor shows it."""
+        return self.cells().nth(cell_index).locator(".jp-Cell-inputArea .cm-content").inner_text()
+
+    def cell_output_text(self, cell_index):
+        return self.cells().nth(cell_index).locator(".jp-OutputArea").inner_text()
+
     def widget_boxes(self, cell_index):
         """The top-level widget views rendered in one cell's output area."""
         area = self.cells().nth(cell_index).locator(".jp-OutputArea")
@@ -321,13 +334,24 @@ class Notebook:
 
 def controls_of(box):
     """Candidate controls in a widget box, in the order a student would try them."""
-    found = []
+    found, resets = [], []
     for kind, selector in CONTROL_SELECTORS.items():
         loc = box.locator(selector)
         for i in range(loc.count()):
-            if loc.nth(i).is_visible():
-                found.append((kind, loc.nth(i)))
-    return found
+            control = loc.nth(i)
+            if control.is_visible():
+                is_reset = kind == "button" and RESETS.search(control.inner_text())
+                (resets if is_reset else found).append((kind, control))
+    return found + resets
+
+
+def type_in_readout(box, slider_index, text):
+    """Type a value into a slider's readout and press Enter, as a student may."""
+    readout = box.locator(".widget-slider .widget-readout").nth(slider_index)
+    readout.click()
+    readout.press("Control+A")
+    readout.type(text)
+    readout.press("Enter")
 
 
 def change(kind, control):
@@ -341,7 +365,7 @@ def change(kind, control):
             control.press("ArrowLeft")
             control.press("ArrowLeft")
         return f"slider {before} -> {control.get_attribute('aria-valuenow')}"
-    if kind == "dropdown":
+    if kind in ("dropdown", "select"):
         options = control.locator("option")
         values = [options.nth(i).get_attribute("value") for i in range(options.count())]
         current = control.input_value()
@@ -350,9 +374,9 @@ def change(kind, control):
             return None
         control.select_option(other)
         return f"dropdown {current!r} -> {other!r}"
-    if kind == "checkbox":
+    if kind in ("checkbox", "radio"):
         control.click()
-        return "checkbox toggled"
+        return f"{kind} clicked"
     control.click()
     return f"{kind} {control.inner_text().strip()!r} clicked"
 
@@ -424,6 +448,9 @@ def check_notebook(context, server, source, shots_dir):
             nb.screenshot(shots_dir / f"{source.stem}-error.png")
             raise E2EError(f"{source.name}: {len(errors)} error/stderr output(s) in the browser:\n"
                            + "\n---\n".join(errors))
+        broken = [t for t in nb.output_text().splitlines() if "Error displaying widget" in t]
+        if broken:
+            raise E2EError(f"{source.name}: {broken[0]}")
         expected = expected_widget_cells(source)
         for index in expected:
             boxes = nb.widget_boxes(index)

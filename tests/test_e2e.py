@@ -156,8 +156,14 @@ def test_the_harness_sees_text_and_plot_change_and_catches_a_frozen_widget(lab, 
             e2e.exercise_widget(frozen.first, timeout=2.0)
         assert "slider 1.0 -> 1.1: changed ['value'], needed ['image', 'text']" in str(caught.value)
 
-        result = e2e.exercise_widget(stepper.first, timeout=3.0)
-        assert result["changed_by"] == "button 'Step' clicked"      # Reset was tried first
+        e2e.type_in_readout(live.first, 0, "1.5")
+        nb.page.wait_for_function("b => b.innerText.includes('a = 1.5')", arg=live.first.element_handle(),
+                                  timeout=10_000)
+
+        order = [c.inner_text() for kind, c in e2e.controls_of(stepper.first)]
+        assert order == ["Step", "Reset"]          # a reset changes nothing on a fresh widget: last
+        result = e2e.exercise_widget(stepper.first)
+        assert result["changed_by"] == "button 'Step' clicked"
         assert nb.output_state(stepper.first)["texts"][0].startswith("1 steps")
         nb.screenshot(shots / "harness.png", live.first)
     finally:
