@@ -15,7 +15,7 @@ from .optim import Adam
 from .train import EarlyStopping, evaluate, fit
 
 
-def make_net(in_features, out_features, hidden=(256, 256), dropout=0.0, batchnorm=False, rng=None):
+def make_net(in_features, out_features, hidden=(128, 128), dropout=0.0, batchnorm=False, rng=None):
     """An MLP: (Linear → [BatchNorm1d] → ReLU → [Dropout]) per hidden layer, then a Linear, He init."""
     if not isinstance(rng, np.random.Generator):
         raise ValueError("make_net needs an explicit rng, e.g. rng=np.random.default_rng(0).")
@@ -66,8 +66,8 @@ class Result:
         return evaluate(self.model, SoftmaxCrossEntropy(), *data)[1]
 
 
-def experiment(train, val, hidden=(256, 256), dropout=0.0, batchnorm=False, l2=0.0, l1=0.0, patience=None,
-               epochs=150, lr=1e-3, batch_size=32, seed=0):
+def experiment(train, val, hidden=(128, 128), dropout=0.0, batchnorm=False, l2=0.0, l1=0.0, patience=None,
+               epochs=100, lr=3e-3, batch_size=32, seed=0):
     """Train ``make_net`` with Adam on ``train``, measuring ``val`` every epoch.
 
     l2, l1: penalty strengths (0 = off); patience: early stopping on the validation loss, restoring
