@@ -12,6 +12,7 @@ The machinery lives in ``tests/e2e_support.py``.
 """
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,9 +30,18 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 def _unavailable(reason):
     """Missing browser tooling: a failure under CI (it must install it), a skip elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
+    if os.environ.get("CI", "").lower() in ("true", "1"):
         pytest.fail(f"CI=true but {reason}: .ci/run must install it", pytrace=False)
     pytest.skip(f"{reason}; install it with `apt-get install chromium` to run the browser tests")
+
+
+def test_a_missing_browser_skips_with_its_reason_but_fails_under_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="/usr/bin/chromium is missing; install it with"):
+        _unavailable("/usr/bin/chromium is missing")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but /usr/bin/chromium is missing"):
+        _unavailable("/usr/bin/chromium is missing")
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +176,73 @@ def test_the_harness_sees_text_and_plot_change_and_catches_a_frozen_widget(lab, 
         assert result["changed_by"] == "button 'Step' clicked"
         assert nb.output_state(stepper.first)["texts"][0].startswith("1 steps")
         nb.screenshot(shots / "harness.png", live.first)
+    finally:
+        nb.close()
+        lab.shutdown_sessions()
+
+
+# ------------------------------------------------------------------ the student workspace (issue 10)
+
+def _solution_lines(cell):
+    """The lines between nbgrader's solution markers (the text that must never reach a student)."""
+    inside, lines = False, []
+    for line in cell.source.splitlines():
+        if "### BEGIN SOLUTION" in line:
+            inside = True
+        elif "### END SOLUTION" in line:
+            inside = False
+        elif inside and len(line.strip()) >= 8 and not line.strip().startswith("#"):
+            lines.append(line.strip())
+    return lines
+
+
+def _first_lesson_with_an_exercise():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        if any(c.metadata.get("nbgrader", {}).get("solution") and _solution_lines(c) for c in nb.cells):
+            return path
+    return None
+
+
+def test_the_student_workspace_shows_stubs_not_solutions_in_the_browser(lab, browser, shots):
+    lesson = _first_lesson_with_an_exercise()
+    if lesson is None:
+        pytest.skip("no lesson notebook with an exercise yet")
+    pytest.importorskip("bpcourse.instructor.workspace", reason="the workspace builder (issue 10) is not there yet")
+    folder = lab.root / "workspace"
+    env = {**os.environ, "BPCOURSE_PROGRESS": str(lab.home / "progress.jsonl")}
+    subprocess.run([sys.executable, "-m", "bpcourse", "workspace", "--dir", str(folder),
+                    "--source", str(ROOT / "notebooks")], check=True, env=env, cwd=ROOT,
+                   capture_output=True, timeout=300)
+    student = folder / lesson.name
+    assert student.exists(), f"`python -m bpcourse workspace` did not write {student.name}"
+
+    source = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(lesson, as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade_id")}
+    cells = nbformat.read(student, as_version=4).cells
+    solutions = [i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("solution")]
+    check = next(i for i, c in enumerate(cells) if i > solutions[0] and c.metadata.get("nbgrader", {}).get("grade"))
+    secret = [line for c in source.values() if c.metadata["nbgrader"].get("solution")
+              for line in _solution_lines(c)]
+    assert secret, "found no solution lines in the source notebook to look for"
+
+    nb = e2e.Notebook(browser, lab, f"workspace/{student.name}", student)
+    try:
+        nb.open()
+        shown = "\n".join(nb.source_text(i) for i, c in enumerate(cells) if c.cell_type == "code")
+        leaked = [line for line in secret if line in shown]
+        assert not leaked, f"solution lines visible in the student's notebook: {leaked}"
+        for i in solutions:
+            stub = nb.source_text(i)
+            assert "YOUR CODE HERE" in stub and "raise NotImplementedError" in stub, stub
+
+        # Run All stops at the first check: the stub is "not attempted", said kindly, then the assert.
+        nb.run_all(until=[i for i in e2e.code_cells_to_run(student) if i <= check])
+        verdict = nb.cell_output_text(check)
+        assert "not attempted" in verdict, verdict
+        errors = nb.error_outputs()
+        assert len(errors) == 1 and "AssertionError" in errors[0], errors
+        nb.screenshot(shots / f"workspace-{lesson.stem}.png", nb.cells().nth(check))
     finally:
         nb.close()
         lab.shutdown_sessions()
