@@ -85,7 +85,7 @@ def build_parser():
                    help="a folder with one folder per student, each holding <lesson>.ipynb files")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where grades.csv and feedback/ go")
     p.add_argument("--assignment", type=Path, metavar="FILE", help=ASSIGNMENT_HELP)
-    p.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+    p.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
                    help="the longest a cell may run before it is interrupted (default: 60)")
     p.add_argument("--source", type=Path, default=SOURCE_NOTEBOOKS, help=SOURCE_HELP)
     p.set_defaults(func=cmd_grade)

@@ -165,3 +165,8 @@ def test_cli_workspace_and_reset(course, capsys):
     assert main(["reset", "42", "--dir", str(folder), "--source", str(source)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("bpcourse reset: error: no lesson '42'") and "Traceback" not in err
+
+
+def test_empty_source_is_a_clear_error(tmp_path):
+    with pytest.raises(UsageError, match="no lesson notebooks"):
+        Workspace(tmp_path / "ws", tmp_path).build()

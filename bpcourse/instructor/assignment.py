@@ -110,6 +110,8 @@ def load(path=None, source=SOURCE_NOTEBOOKS):
 def from_dict(spec, source=SOURCE_NOTEBOOKS, path=None, notebooks=None):
     """An Assignment from the parsed TOML (see the module's docstring for the format)."""
     notebooks = notebooks or lesson_notebooks(source)
+    if not notebooks:
+        raise UsageError(f"no lesson notebooks (NN_name.ipynb) found in {source}.")
     where = f"in {path}" if path else "in the assignment"
     unknown = set(spec) - {"title", "lessons"}
     if unknown:

@@ -29,6 +29,7 @@ import copy
 import csv
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -304,8 +305,9 @@ def grade(submissions, out, assignment, timeout=60, report=print):
     if out == submissions or submissions in out.parents:
         raise UsageError("write the grades outside the submissions folder (--out), so they are "
                          "not taken for a student's folder.")
-    if timeout <= 0:
+    if not timeout or timeout <= 0:
         raise UsageError("the timeout must be a positive number of seconds.")
+    timeout = int(math.ceil(timeout))            # nbclient counts whole seconds
     students = students_in(submissions)
     sources = {lesson: nbformat.read(assignment.source / f"{lesson}.ipynb", as_version=4)
                for lesson in assignment.lessons}

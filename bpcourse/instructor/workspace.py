@@ -1,8 +1,9 @@
 """The student's workspace: their own copies of the lessons, never overwritten.
 
 ``workspace/`` (git-ignored, at the repository's root) holds the student
-version of every lesson, built by the release code with every exercise as a
-stub, but without the graded-release marker: a self-learner may see the
+version of every lesson, built by the release code with every exercise of
+every lesson as a stub (whatever assignments/default.toml says), but without
+the graded-release marker: a self-learner may see the
 reference solution at the end of a hint ladder.
 
 Whether the student changed a notebook is decided by content: the manifest
@@ -61,7 +62,7 @@ class Workspace:
 
     def fresh(self):
         """{relative path: bytes} of the fresh student version: lesson notebooks and data files."""
-        course = assignments.load(None, self.source)
+        course = assignments.from_dict({"title": "workspace", "lessons": "all"}, self.source)
         files = {}
         for lesson, assigned in course.lessons.items():
             nb = nbformat.read(self.source / f"{lesson}.ipynb", as_version=4)
