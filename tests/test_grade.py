@@ -124,6 +124,13 @@ def toy_grades(toy, tmp_path_factory):
     return out, scores
 
 
+def test_toy_release_hides_solutions_and_hidden_tests(toy):
+    _, fresh = toy
+    text = json.dumps(fresh)
+    assert "add(-1, 1)" not in text and "return a + b" not in text and "return a * b" not in text
+    assert cell_of(fresh, "ex90_add_test").source == "assert add(1, 2) == 3"
+
+
 def test_toy_full_zero_and_partial(toy_grades):
     out, _ = toy_grades
     rows, all_rows = rows_by_student(out)

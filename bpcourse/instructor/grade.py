@@ -24,6 +24,10 @@ A missing notebook, invalid JSON, a crash, a dead kernel or a timeout gives
 0 points and a reason, never a crash of the grader. The result is
 ``OUT/grades.csv`` (``student,lesson,exercise,points,max_points,reason``) and
 ``OUT/feedback/<student>.md`` with each check's verdict.
+
+As with nbgrader, the student's code runs in the kernel before the tests, with
+the grader's rights: it could tamper with the checks themselves. Grade
+untrusted submissions in a container, and look at surprising full marks.
 """
 import copy
 import csv
@@ -316,6 +320,8 @@ def grade(submissions, out, assignment, timeout=60, report=print):
     for student_dir in students:
         mine = []
         for lesson, assigned in assignment.lessons.items():
+            if not assigned:                     # only worked examples: nothing to grade
+                continue
             start = time.perf_counter()
             path = find_submission(student_dir, lesson)
             result = grade_notebook(student_dir.name, lesson, path, sources[lesson], assigned,
