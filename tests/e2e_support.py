@@ -239,7 +239,7 @@ class Notebook:
     """One notebook open in its own page, driven as a student would."""
 
     def __init__(self, context, server, name, source):
-        self.server, self.name, self.source = server, name, Path(source)
+        self.server, self.name, self.source = server, name, Path(source)   # name: path under the root
         self.page = context.new_page()
         self.console = []
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
@@ -254,18 +254,29 @@ class Notebook:
     def run_all(self, until=None, timeout=180):
         """Run ▸ Run All Cells from the menu bar, then wait until every code cell has run
         (or the cells ``until``: Run All stops at the first error) and the kernel is idle."""
-        self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
-        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-item:visible", has_text=re.compile(r"^Run All Cells")).first.click()
         expected = code_cells_to_run(self.source) if until is None else list(until)
         cells = self.cells()
+
+        def prompts():
+            texts = cells.evaluate_all("cells => cells.map(c => c.querySelector('.jp-InputPrompt').innerText)")
+            return [texts[i].strip() for i in expected]
+
+        for attempt in range(2):     # queued cells show [*] at once; none did: the click missed, once more
+            self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+            self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            self.page.locator(".lm-Menu-item:visible", has_text=re.compile(r"^Run All Cells")).first.click()
+            started = time.monotonic()
+            while time.monotonic() - started < 10 and all(p == "[ ]:" for p in prompts()):
+                time.sleep(0.25)
+            if not all(p == "[ ]:" for p in prompts()):
+                break
         deadline = time.monotonic() + timeout
         while True:
-            prompts = [cells.nth(i).locator(".jp-InputPrompt").first.inner_text().strip() for i in expected]
-            if all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
+            prompts_now = prompts()
+            if all(re.fullmatch(r"\[\d+\]:", p) for p in prompts_now):
                 break
             if time.monotonic() > deadline:
-                raise E2EError(f"{self.name}: not every cell ran within {timeout} s; prompts {prompts}")
+                raise E2EError(f"{self.name}: not every cell ran within {timeout} s; prompts {prompts_now}")
             time.sleep(0.5)
         self.wait_idle(timeout=timeout)
 

@@ -104,7 +104,7 @@ HARNESS_CELLS = [
     "    x = np.linspace(0, 1, 20)\n"
     "    ax.plot(x, a * (x if kind == 'line' else x ** 2))\n"
     "    return View(fig, f'a = {a:.1f}, {kind}', {})\n"
-    "Explorer({'a': W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1),\n"
+    "Explorer({'a': W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, continuous_update=False),\n"
     "          'kind': W.Dropdown(options=['line', 'parabola'])}, live, 'e2e_live')",
     # A widget that does not respond: its controls move, its output never changes.
     "def frozen(a, kind):\n"
