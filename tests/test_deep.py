@@ -74,3 +74,19 @@ def test_train_reports_divergence_instead_of_raising():
     assert run.error is None and np.isfinite(run.history.train_loss[-1])
     assert run.norms.max() > 1.0                                 # clipping had something to do
     assert run.recorder.update_ratios.shape == (len(run.norms), 12)
+
+
+def test_gradient_grid_measures_every_pair_and_plots_them():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from bpcourse.deep import grid_of_gradient_norms, plot_gradient_grid
+    x, y = bp.data.digits(seed=0).train
+    grid = grid_of_gradient_norms(x[:64], y[:64], ["sigmoid", "relu"], ["xavier", "he"], depth=8, width=16)
+    assert set(grid) == {("sigmoid", "xavier"), ("sigmoid", "he"), ("relu", "xavier"), ("relu", "he")}
+    assert all(len(v) == 8 for v in grid.values())
+    # sigmoid's slope ≤ 0.25 loses far more gradient over 8 layers than ReLU with He init
+    assert first_to_last(grid["sigmoid", "xavier"]) < 0.01 * first_to_last(grid["relu", "he"])
+    axes = plot_gradient_grid(grid)
+    assert len(axes) == 2 and len(axes[0]) == 2 and axes[0][0].get_yscale() == "log"
+    plt.close("all")
