@@ -249,7 +249,8 @@ def grade_notebook(student, lesson, path, source_nb, assigned, timeout, data_sou
         nb, _ = ClearOutput().preprocess(nb, {})
         with tempfile.TemporaryDirectory(prefix="bpcourse-grade-") as tmp:
             workdir = Path(tmp) / "work"
-            shutil.copytree(Path(path).parent, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            shutil.copytree(Path(path).parent, workdir, symlinks=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
             if data_source is not None:
                 copy_data(data_source, workdir)
             problems, died = execute(nb, workdir, timeout)
@@ -263,8 +264,8 @@ def grade_notebook(student, lesson, path, source_nb, assigned, timeout, data_sou
                         if nbgrader_meta(nb.cells[i]).get("grade_id") == ex]
         for source_cell in cells:
             gid = nbgrader_meta(source_cell)["grade_id"]
-            cell = nb.cells[_find(nb, gid)]
             index = _find(nb, gid)
+            cell = nb.cells[index]
             points, _, reason, text = judge(cell, problems.get(index))
             if cell.get("execution_count") is None and died:
                 reason = f"not run: {died}"
