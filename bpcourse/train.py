@@ -168,7 +168,9 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, ca
                 loss = loss_fn.forward(model.forward(xb), yb)
                 loss += sum(p.forward(params) for p in penalties)
                 if not np.isfinite(loss):
-                    raise FloatingPointError(_stop_message(loss, epoch, batch))
+                    error = FloatingPointError(_stop_message(loss, epoch, batch))
+                    error.history = history          # the epochs completed before it diverged
+                    raise error
                 model.backward(loss_fn.backward())
                 for p in penalties:
                     p.backward(params)

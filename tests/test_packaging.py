@@ -20,7 +20,7 @@ def names(requirements):
 
 
 def test_core_dependencies_are_declared():
-    assert {"numpy", "matplotlib", "ipywidgets", "jupyterlab", "scikit-learn", "tqdm"} <= names(
+    assert {"numpy", "matplotlib", "ipywidgets", "jupyterlab", "scikit-learn", "threadpoolctl", "tqdm"} <= names(
         PYPROJECT["project"]["dependencies"])
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert {"pytest", "nbval"} <= names(extras["dev"])

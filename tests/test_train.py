@@ -41,9 +41,10 @@ def test_diverging_learning_rate_stops_with_a_clear_message():
     x, labels = bp.data.digits().train
     model = bp.Sequential(bp.Linear(64, 10, rng=rng))     # linear regression: lr 10 is far past 2/λmax
     with pytest.raises(FloatingPointError,
-                       match=r"loss became (nan|inf) at epoch \d+, batch \d+\. Try a smaller learning rate or clip_norm=1.0"):
+                       match=r"loss became (nan|inf) at epoch \d+, batch \d+\. Try a smaller learning rate or clip_norm=1.0") as err:
         bp.fit(model, bp.MSELoss(), bp.SGD(model.parameters(), lr=10.0), (x, np.eye(10)[labels]), epochs=30,
                rng=rng, progress=False)
+    assert len(err.value.history) >= 1                    # the epochs before it blew up are kept
 
 
 def test_clip_norm_in_fit_limits_every_update():
