@@ -59,3 +59,13 @@ def test_makefile_targets_and_ci_script():
 def test_every_module_has_a_docstring(path):
     source = path.read_text()
     assert source.lstrip().startswith(('"""', "'''")), f"{path.name} should open with a docstring"
+
+
+def test_the_wheel_holds_every_subpackage(tmp_path):
+    import subprocess
+    import zipfile
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    str(ROOT), "-w", str(tmp_path)], check=True, capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
+    source = {str(p.relative_to(ROOT)) for p in (ROOT / "bpcourse").rglob("*.py")}
+    assert source <= names, sorted(source - names)
