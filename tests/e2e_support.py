@@ -50,10 +50,12 @@ def stripped_copy(source, target):
 
 
 def expected_widget_cells(path):
-    """Indices of the cells whose committed outputs show a widget (they must render in the browser)."""
+    """Indices of the cells that must show a widget in the browser: those whose committed
+    outputs hold one, and every cell calling a ``bp.widgets`` builder."""
     nb = nbformat.read(path, as_version=4)
-    return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            and any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))]
+    return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and (
+            any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
+            or re.search(r"^[^#\n]*\bbp\.widgets\.\w+\(", cell.source, re.M))]
 
 
 def code_cells_to_run(path):
@@ -484,6 +486,7 @@ def check_notebook(context, server, source, shots_dir):
         first = nb.cells().nth(expected[0]) if expected else None
         nb.screenshot(shots_dir / f"{source.stem}.png", first)
         report["seconds"] = round(time.perf_counter() - started, 1)
+        report["page_errors"] = [m for m in nb.console if m.startswith(("pageerror", "error"))]
         return report
     finally:
         try:
