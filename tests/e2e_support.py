@@ -446,7 +446,7 @@ def exercise_widget(box, timeout=10.0):
     raise E2EError("no control changed the widget's output: " + "; ".join(attempts))
 
 
-def check_notebook(context, server, source, shots_dir):
+def check_notebook(context, server, source, shots_dir, render_timeout=15.0):
     """Everything the e2e test asserts about one notebook; returns a report dict."""
     source = Path(source)
     report = {"notebook": source.name, "widgets": []}
@@ -468,7 +468,7 @@ def check_notebook(context, server, source, shots_dir):
         for index in expected:
             boxes = nb.widget_boxes(index)
             try:
-                boxes.first.wait_for(state="visible", timeout=15_000)
+                boxes.first.wait_for(state="visible", timeout=render_timeout * 1000)
             except Exception:
                 nb.screenshot(shots_dir / f"{source.stem}-no-widget.png", nb.cells().nth(index))
                 shown = nb.cells().nth(index).locator(".jp-OutputArea").inner_text()[:400]

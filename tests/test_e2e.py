@@ -247,3 +247,30 @@ def test_the_student_workspace_shows_stubs_not_solutions_in_the_browser(lab, bro
     finally:
         nb.close()
         lab.shutdown_sessions()
+
+
+def test_a_widget_that_does_not_render_fails_the_check(browser, tmp_path_factory, shots):
+    """The negative check: with the widget manager extension disabled (a broken install),
+    the slider shows as the text 'IntSlider(…)' and the lesson check must fail on it."""
+    base = tmp_path_factory.mktemp("e2e-no-widgets")
+    (base / "root").mkdir()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import ipywidgets as W\nW.IntSlider(value=3, description='test')")
+    cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={
+        e2e.WIDGET_MIME: {"model_id": "0", "version_major": 2, "version_minor": 0},
+        "text/plain": "IntSlider(value=3, description='test')"})]        # as committed: a widget
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    source = base / "slider.ipynb"
+    nbformat.write(nb, source)
+    e2e.prepare_root(base / "root", [source])
+    server = e2e.LabServer(base / "root", base / "home", widgets=False).start()
+    try:
+        e2e.log_in(browser, server)
+        with pytest.raises(e2e.E2EError, match=r"the widget of cell 0 did not render; "
+                                               r"the output area shows: .*IntSlider\(value=3") as caught:
+            e2e.check_notebook(browser, server, source, shots, render_timeout=5.0)
+        print(caught.value)
+    finally:
+        server.stop()
+    assert (shots / "slider-no-widget.png").exists()
