@@ -132,20 +132,28 @@ def fake_measurement(monkeypatch):
 def test_which_wins_accepts_the_measured_answers(fake_measurement):
     verdict = check_which_wins(lambda: {"2 per class": "tie", "50 per class": "fine-tune"})
     assert verdict.status == "right", verdict
-    assert "2 per class: no clear winner" in verdict.message
-    # at 2 per class any of the tied strategies is also acceptable
-    assert check_which_wins(lambda: {"2 per class": "scratch", "50 per class": "fine-tune"}).status == "right"
+    assert "2 per class: scratch, linear probe and fine-tune tie" in verdict.message
+    assert "50 per class: fine-tune wins" in verdict.message
 
 
 @pytest.mark.parametrize("answer, text", [
     ({"2 per class": "tie", "50 per class": "linear probe"}, "frozen body cannot adapt"),
     ({"2 per class": "tie", "50 per class": "tie"}, "fine-tune is ahead"),
-    ({"2 per class": "tie", "50 per class": "scratch"}, "fine-tune wins clearly"),
+    ({"2 per class": "tie", "50 per class": "scratch"}, "measurably behind"),
+    ({"2 per class": "fine-tune", "50 per class": "fine-tune"}, "cannot name a winner"),
+    ({"2 per class": "scratch", "50 per class": "fine-tune"}, "not a win"),
 ])
 def test_which_wins_rejects_answers_the_measurement_contradicts(fake_measurement, answer, text):
     verdict = check_which_wins(lambda: answer)
     assert verdict.status == "wrong"
     assert says(verdict, text), verdict
+
+
+def test_which_wins_ties_with_a_strategy_behind(monkeypatch):
+    partial = dict(FAKE, scratch=np.array([[0.70, 0.80, 0.75], [0.991, 0.989, 0.992]]))
+    monkeypatch.setattr(lesson08, "_measured", lambda: partial)
+    verdict = check_which_wins(lambda: {"2 per class": "tie", "50 per class": "tie"})
+    assert verdict.status == "right" and "linear probe behind" in verdict.message
 
 
 def test_which_wins_malformed_answers_are_handled_kindly(fake_measurement):

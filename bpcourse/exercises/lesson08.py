@@ -218,6 +218,11 @@ def _best_set(results, index, margin=2.0):
     return keep, means
 
 
+def _names(items):
+    """["a", "b", "c"] -> "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 @exercise("ex08_which_wins", LESSON, "which strategy wins with few and with many labels", hints=[
     "With 2 labelled images per class, how much can a new network learn from scratch — and how much "
     "does each strategy's result vary with WHICH 2 images were drawn? With 50 per class, what limits a "
@@ -241,19 +246,29 @@ def check_which_wins(which_wins):
     for index, (key, k) in enumerate(REGIMES.items()):
         best, means = _best_set(results, index)
         measured = ", ".join(f"{s} {100 * m:.1f}%" for s, m in means.items())
+        behind = [s for s in results if s not in best]
+        if len(best) > 1:
+            verdict = _names([s for s in results if s in best]) + " tie" + (f", {_names(behind)} behind" if behind else "")
+            right_answer = "tie"
+        else:
+            verdict = f"{best[0]} wins"
+            right_answer = best[0]
         chosen = answer[key]
-        right = chosen in best or (chosen == "tie" and len(best) > 1)
-        if not right:
+        if chosen != right_answer:
             if chosen == "tie":
-                why = f"{best[0]} is ahead by more than the seed-to-seed spread."
-            elif len(best) > 1:
-                why = f"{chosen} is measurably behind {' and '.join(best)}."
+                why = f"{best[0]} is ahead of the others by more than the spread between draws."
+                hint = "compare each difference of means with the ± spread in the table of section 6."
+            elif chosen in best:
+                others = [b for b in best if b != chosen]
+                why = (f"{chosen} has {'the best' if chosen == best[0] else 'a good'} mean, but "
+                       f"{_names(others)} {'is' if len(others) == 1 else 'are'} within the spread between draws: "
+                       f"the measurement cannot name a winner, so the answer is 'tie'.")
+                hint = "a difference smaller than the spread between draws is not a win."
             else:
-                why = f"{best[0]} wins clearly."
-            hint = ("a frozen body cannot adapt its features to the new digits; with enough labels that costs "
-                    "accuracy." if chosen == "linear probe" and k >= 50 else
-                    "compare the means and the spread over the draws in the table above.")
+                why = f"{chosen} is measurably behind ({verdict})."
+                hint = ("a frozen body cannot adapt its features to the new digits; with enough labels that "
+                        "costs accuracy." if chosen == "linear probe" and k >= 50 else
+                        "compare the means and the spread over the draws in the table of section 6.")
             raise Wrong(f"{key}: you said {chosen!r}; measured over {len(WIN_SEEDS)} draws: {measured} — {why}", hint)
-        verdict = "no clear winner" if len(best) > 1 else f"{best[0]} wins"
         lines.append(f"{key}: {verdict} ({measured})")
     return "your predictions agree with the measurement. " + "; ".join(lines) + "."
