@@ -207,8 +207,22 @@ def run_strategy(strategy, per_class, seed, pretrained_model=None, **options):
     remembered for the session, so the notebook, its widget and its checks share the runs.
     """
     if pretrained_model is None:
-        return _run_default(strategy, per_class, seed, tuple(sorted(options.items())))
+        return _run_default(strategy, per_class, seed, _options_key(strategy, options))
     return _run(strategy, per_class, seed, pretrained_model, **options)
+
+
+def _options_key(strategy, options):
+    """The options that matter for this strategy, defaults filled in: equal runs share one cache entry."""
+    used = {"head_lr": float(HEAD_LR), "steps": STEPS}
+    if strategy == "fine-tune":
+        used.update(freeze_layers=0, body_lr=float(BODY_LR))
+    unknown = set(options) - {"head_lr", "steps", "freeze_layers", "body_lr"}
+    if unknown:
+        raise ValueError(f"unknown options {sorted(unknown)}; run_strategy takes head_lr, steps, freeze_layers, body_lr.")
+    for name, value in options.items():
+        if name in used:
+            used[name] = type(used[name])(value)
+    return tuple(sorted(used.items()))
 
 
 @functools.lru_cache(maxsize=None)

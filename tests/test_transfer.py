@@ -123,3 +123,12 @@ def test_winner_needs_a_margin_beyond_the_spread():
 def test_summarize_prints_mean_and_spread_in_percent():
     table = transfer.summarize({"scratch": np.array([[0.5, 0.7]])}, [3])
     assert "60.0 ± 10.0" in table and table.splitlines()[1].strip().startswith("3")
+
+
+def test_default_runs_share_the_cache_whatever_the_spelling_of_the_defaults():
+    key = transfer._options_key
+    assert key("fine-tune", {}) == key("fine-tune", {"freeze_layers": 0, "body_lr": transfer.BODY_LR})
+    assert key("scratch", {"body_lr": 0.1}) == key("scratch", {})          # scratch has no body lr
+    assert key("fine-tune", {"body_lr": 0.1}) != key("fine-tune", {})
+    with pytest.raises(ValueError, match="unknown options"):
+        key("fine-tune", {"lr": 0.1})
