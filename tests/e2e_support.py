@@ -76,6 +76,10 @@ def prepare_root(root, notebooks, data_dir=None):
 
 # ---------------------------------------------------------------- the server
 
+class PortTaken(Exception):
+    pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -121,6 +125,15 @@ class LabServer:
         return env
 
     def start(self, timeout=60):
+        """Start the server and wait until it answers; a port taken meanwhile: another one."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                self.port = free_port()
+        raise RuntimeError(f"JupyterLab found no free port:\n{self.log_tail()}")
+
+    def _start(self, timeout):
         env = self._environment()
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
@@ -134,6 +147,9 @@ class LabServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._log.close()
+                if "already in use" in self.log_tail():
+                    raise PortTaken()
                 raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 self.api("GET", "/api/status")
@@ -295,7 +311,8 @@ class Notebook:
         return not (ui_idle and states and all(state == "idle" for state in states))
 
     def wait_idle(self, timeout=60, settle=0.5):
-        """Idle in the page's indicator and on the server, twice in a row (no gap between cells)."""
+        """Idle in the page's indicator and on the server for ``settle`` seconds on end
+        (not just the gap between two cells)."""
         deadline = time.monotonic() + timeout
         quiet_since = None
         while True:
@@ -486,7 +503,10 @@ def check_notebook(context, server, source, shots_dir, render_timeout=15.0):
         first = nb.cells().nth(expected[0]) if expected else None
         nb.screenshot(shots_dir / f"{source.stem}.png", first)
         report["seconds"] = round(time.perf_counter() - started, 1)
-        report["page_errors"] = [m for m in nb.console if m.startswith(("pageerror", "error"))]
+        # Uncaught JavaScript exceptions, and errors the widget manager logs (a view that failed).
+        report["page_errors"] = [m for m in nb.console if m.startswith("pageerror")
+                                 or (m.startswith("error") and re.search("widget", m, re.I))]
+        report["console_errors"] = [m for m in nb.console if m.startswith("error")]
         return report
     finally:
         try:

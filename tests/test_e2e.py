@@ -3,7 +3,8 @@
 One JupyterLab server (our own: 127.0.0.1, free port, random token, fresh dirs) and one
 Chromium (Debian's, via Playwright) per session; one page per lesson notebook. For each
 notebook: open it, Run ▸ Run All Cells, wait for the kernel to be idle, no error or stderr
-output, every widget the committed notebook shows is rendered, and changing a control
+output, every widget is rendered (those the committed notebook shows, and every
+`bp.widgets.…()` call), and changing a control
 (keyboard on a slider, another option, a click) changes the widget's text and plot.
 
 Screenshots land in each test's tmp folder, and also in ``$E2E_ARTIFACTS`` when set.
