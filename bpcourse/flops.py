@@ -279,6 +279,9 @@ def gradient_noise(model, loss_fn, x, y, batch_sizes, draws=50, rng=None):
     for b in batch_sizes:
         if not 1 <= b <= len(x):
             raise ValueError(f"batch size {b} must lie between 1 and the {len(x)} samples.")
+        if b == len(x):                  # every draw is the whole data set: only rounding error (~1e-30) is left
+            noise[b] = 0.0
+            continue
         sq = [np.sum((gradient(model, loss_fn, x[idx], y[idx]) - full) ** 2)
               for idx in (rng.choice(len(x), b, replace=False) for _ in range(draws))]
         noise[b] = float(np.mean(sq)) / scale
