@@ -12,7 +12,7 @@ from .. import progress_log
 from .core import EXERCISES, Exercise
 
 RELEASE_MARKER = ".bpcourse-release"
-SOURCE_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SOURCE_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"   # present in a repository checkout
 _shown = {}                                      # exercise id -> rungs shown so far
 
 

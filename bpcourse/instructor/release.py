@@ -21,10 +21,10 @@ from pathlib import Path
 
 import nbformat
 
+from ..exercises.hints import RELEASE_MARKER
 from . import SOURCE_NOTEBOOKS, UsageError
 from .assignment import exercise_of, exercises_in, nbgrader_meta
 
-RELEASE_MARKER = ".bpcourse-release"             # the same name as exercises.hints.RELEASE_MARKER
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 MARKER_TEXT = ("This folder is a bpcourse release for a graded class: the hint ladder does not "
                "show reference solutions here.\n")

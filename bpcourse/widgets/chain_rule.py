@@ -106,12 +106,12 @@ def neuron_explorer():
 
 
 register(Challenge(
-    id="01_saturate", lesson="01_chain_rule", widget="neuron_explorer",
+    id="ch01_saturate", lesson="01_chain_rule", widget="neuron_explorer",
     goal="Saturate the neuron: make all three gradients (x, w and b) smaller than 0.01 in size.",
     metric="largest_grad", target=0.01, below=True))
 
 register(Challenge(
-    id="01_nudge_miss", lesson="01_chain_rule", widget="neuron_explorer",
+    id="ch01_nudge_miss", lesson="01_chain_rule", widget="neuron_explorer",
     goal="Break the linear prediction: find a point where grad·h misses the actual change by "
          "more than 50% for some input, with a nudge h of at most 0.3.",
     metric="nudge_miss", target=0.5, below=False, budget={"h": 0.3}))

@@ -176,7 +176,7 @@ def network_stepper():
 
 
 register(Challenge(
-    id="02_dead_relus", lesson="02_forward_backward", widget="network_stepper",
+    id="ch02_dead_relus", lesson="02_forward_backward", widget="network_stepper",
     goal="Switch off all three hidden ReLUs (every z ≤ 0) with the input sliders, then step "
          "through the whole backward pass: no gradient reaches W1.",
     metric="dead_units", target=2.5, below=False))
