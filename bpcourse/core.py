@@ -25,7 +25,7 @@ class Parameter:
         return self.data.shape
 
     def zero_grad(self):
-        self.grad[...] = 0
+        self.grad.fill(0)
 
     def __repr__(self):
         frozen = "" if self.trainable else ", frozen"

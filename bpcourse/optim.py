@@ -114,7 +114,7 @@ class Optimizer:
         """Zero every parameter's ``.grad`` in place (the arrays stay the same objects)."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad[...] = 0
+                p.grad.fill(0)
 
     def _init_state(self, p, group):
         return {}                     # a subclass's buffers for p, each shaped like p.data
