@@ -5,8 +5,6 @@ Every split and shuffle takes a seed or an ``rng``, so each run sees the same da
 from collections import namedtuple
 
 import numpy as np
-from sklearn.datasets import load_digits, make_moons
-from sklearn.model_selection import train_test_split
 
 Splits = namedtuple("Splits", "train val test")
 Splits.__doc__ = "Train, validation and test sets, each an (x, y) tuple."
@@ -14,6 +12,7 @@ Splits.__doc__ = "Train, validation and test sets, each an (x, y) tuple."
 
 def train_val_test_split(x, y, val_size=0.2, test_size=0.2, seed=0, stratify=True):
     """Split (x, y) into train/val/test fractions, keeping class proportions (stratified)."""
+    from sklearn.model_selection import train_test_split     # scikit-learn takes a second to import
     if not 0 < val_size + test_size < 1:
         raise ValueError(f"val_size + test_size must lie in (0, 1), got {val_size} + {test_size}.")
     x_rest, x_test, y_rest, y_test = train_test_split(
@@ -30,6 +29,7 @@ def digits(classes=None, relabel=True, val_size=0.2, test_size=0.2, seed=0, dtyp
     ``classes``: keep only these digits, e.g. ``range(5)``; with ``relabel`` their
     labels become 0, 1, … in the order given (digits 5–9 → labels 0–4).
     """
+    from sklearn.datasets import load_digits
     bunch = load_digits()
     x, y = (bunch.data / 16.0).astype(dtype), bunch.target.astype(np.int64)
     if classes is not None:
@@ -61,6 +61,7 @@ def few_per_class(x, y, per_class, seed=0):
 
 def moons(n=200, noise=0.2, seed=0, dtype=np.float64):
     """Two interleaving half-circles in 2-D: x (n, 2), y (n,) in {0, 1}."""
+    from sklearn.datasets import make_moons
     x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
     return x.astype(dtype), y.astype(np.int64)
 
