@@ -120,7 +120,7 @@ def call(fn, *args, what="your function"):
     if not callable(fn):
         raise Wrong(f"expected a function for {what}, got {type(fn).__name__}.",
                     "pass the function itself, without calling it: check(f), not check(f(x)).")
-    args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]     # (keeps array subclasses)
     try:
         return fn(*args)
     except NotImplementedError:

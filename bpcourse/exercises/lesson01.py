@@ -5,20 +5,11 @@ import math
 
 import numpy as np
 
-from .core import Wrong, call, exercise, expect_number
+from .core import Wrong, bound, call, exercise, expect_number
 from ..gradcheck import numerical_gradient
 from ..scalar import Value
 
 LESSON = "01_chain_rule"
-
-
-def _below(error):
-    """"below 1e-10"-style bound for a relative error: the message stays the same on every CPU,
-    where the last digits of a numerical gradient (and so the exact error) may differ."""
-    for bound in (1e-12, 1e-10, 1e-8, 1e-6, 1e-4):
-        if error < bound:
-            return f"below {bound:.0e}"
-    return f"{error:.0e}"
 
 
 def _numeric(f, x):
@@ -120,7 +111,7 @@ def check_value_sin(value_sin):
                  "only one of the two uses of v counted: use v.grad += …, not v.grad = …."),
             ]))
     return (f"value_sin computes sin and its backward matches centred differences in "
-            f"{2 * len(cases)} graphs, including v used twice and sin(sin(v)) (max rel. error {_below(worst)}).")
+            f"{2 * len(cases)} graphs, including v used twice and sin(sin(v)) (max rel. error {bound(worst)}).")
 
 
 # ---- 3. the gradient of a small expression, by hand ----------------------------------------

@@ -3,10 +3,9 @@ __all__ = ["check_linear_forward", "check_linear_backward", "check_relu_backward
 
 import numpy as np
 
-from .core import Wrong, call, exercise, expect_array
+from .core import Wrong, bound, call, exercise, expect_array
 from ..gradcheck import numerical_gradient
 from ..layers import sigmoid
-from .lesson01 import _below
 
 LESSON = "02_forward_backward"
 
@@ -87,7 +86,7 @@ def check_linear_backward(linear_backward):
              "b is added to every sample, so its gradient is the SUM of dout over the batch, not the mean."),
         ]))
     return (f"dx, dW, db agree with numerical gradients on {len(LINEAR_SHAPES)} cases "
-            f"(max rel. error {_below(worst)}).")
+            f"(max rel. error {bound(worst)}).")
 
 
 ACT_SHAPES = [(3, 4), (2, 5), (6,)]
@@ -125,7 +124,7 @@ def check_relu_backward(relu_backward):
              "the mask depends on the input x, not on dout: dout * (x > 0)."),
         ]))
     return (f"relu_backward agrees with numerical gradients on {len(ACT_SHAPES)} arrays "
-            f"(max rel. error {_below(worst)}).")
+            f"(max rel. error {bound(worst)}).")
 
 
 @exercise("ex02_sigmoid_backward", LESSON, "sigmoid_backward", hints=[
@@ -151,4 +150,4 @@ def check_sigmoid_backward(sigmoid_backward):
             (lambda g, e: np.allclose(g, dout * y), "σ'(x) = y·(1 − y): the factor (1 − y) is missing."),
         ]))
     return (f"sigmoid_backward agrees with numerical gradients on {len(ACT_SHAPES)} arrays "
-            f"(max rel. error {_below(worst)}).")
+            f"(max rel. error {bound(worst)}).")

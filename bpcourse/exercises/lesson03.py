@@ -3,7 +3,7 @@ __all__ = ["check_softmax_cross_entropy", "check_choose_loss"]
 
 import numpy as np
 
-from .core import Wrong, call, exercise, expect_array, expect_number, fmt
+from .core import Wrong, bound, call, exercise, expect_array, expect_number, fmt
 from ..gradcheck import numerical_gradient
 from ..losses import BCEWithLogits, L1, L2, MSELoss, SoftmaxCrossEntropy, softmax
 
@@ -75,7 +75,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
             (lambda g, e: np.allclose(g, (onehot - p) / n), "the sign: it is p − y, not y − p."),
         ]))
     return (f"the loss matches −mean log softmax and dlogits matches numerical gradients on {len(CE_CASES)} "
-            f"cases, including logits of ±1000 (max rel. error {worst:.0e}).")
+            f"cases, including logits of ±1000 (max rel. error {bound(worst)}).")
 
 
 # ---- choosing the loss -------------------------------------------------------------------

@@ -3,7 +3,7 @@ __all__ = ["check_clip_grad_norm", "check_batchnorm_backward", "check_which_vani
 
 import numpy as np
 
-from .core import Wrong, call, exercise, expect_array, expect_number
+from .core import Wrong, bound, call, exercise, expect_array, expect_number
 from ..gradcheck import numerical_gradient
 
 LESSON = "05_vanishing_exploding_gradients"
@@ -133,7 +133,7 @@ def check_batchnorm_backward(batchnorm_backward):
              "the correction terms are sums where they should be means over the batch (divide them by N)."),
         ]))
     return (f"dx, dgamma and dbeta agree with numerical gradients on {len(_bn_cases())} batches "
-            f"(max rel. error {worst:.0e}).")
+            f"(max rel. error {bound(worst)}).")
 
 
 # -- which configurations vanish --------------------------------------------------------------

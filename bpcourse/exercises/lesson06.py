@@ -3,7 +3,7 @@ __all__ = ["check_dropout", "check_l2_penalty", "check_early_stopping"]
 
 import numpy as np
 
-from .core import Wrong, call, exercise, expect_array, expect_number
+from .core import Wrong, bound, call, exercise, expect_array, expect_number
 from ..core import Parameter
 from ..gradcheck import numerical_gradient
 from ..layers import Sequential
@@ -96,7 +96,7 @@ def check_dropout(dropout_forward, dropout_backward):
     ])
     return (f"dropout drops {dropped:.1%} of the entries at p = 0.3 and scales the rest by 1/(1 − p), uses the "
             f"given rng, is the identity in eval mode and for p = 0; dropout_backward matches numerical "
-            f"gradients (rel. error {error:.0e}).")
+            f"gradients (rel. error {bound(error)}).")
 
 
 # -- the L2 penalty ---------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def check_l2_penalty(l2_penalty):
                 (lambda got, e, w=w: lam and np.allclose(got, w), "multiply by λ."),
             ]))
     return (f"value matches λ/2 Σ w² (bp.L2) and grads match numerical gradients on {len(_l2_cases())} cases "
-            f"(max rel. error {worst:.0e}).")
+            f"(max rel. error {bound(worst)}).")
 
 
 # -- early stopping's decision rule -----------------------------------------------------------
