@@ -71,6 +71,12 @@ class Layer:
     def children(self):
         return [child for _, child in self.named_children()]
 
+    def walk(self):
+        """This layer, then every layer inside it, depth first in forward order."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
     def train(self, mode=True):
         """Switch to training behaviour (Dropout drops, BatchNorm uses batch statistics)."""
         self.training = mode

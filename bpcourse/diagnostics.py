@@ -11,17 +11,11 @@ from .train import Callback
 
 
 def activation_layers(model):
-    return [layer for layer in _walk(model) if isinstance(layer, Activation)]
+    return [layer for layer in model.walk() if isinstance(layer, Activation)]
 
 
 def linear_layers(model):
-    return [layer for layer in _walk(model) if isinstance(layer, Linear)]
-
-
-def _walk(layer):
-    yield layer
-    for child in layer.children():
-        yield from _walk(child)
+    return [layer for layer in model.walk() if isinstance(layer, Linear)]
 
 
 def saturation(layer):

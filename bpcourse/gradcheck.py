@@ -116,17 +116,11 @@ def describe(layer):
     return f"{type(layer).__name__}({', '.join(describe(c) for c in children)})"
 
 
-def _all_layers(layer):
-    yield layer
-    for child in layer.children():
-        yield from _all_layers(child)
-
-
 @contextmanager
 def _frozen_state(layer):
     """Replay the same random numbers on every forward (Dropout masks stay fixed), and
     restore gradients and running statistics afterwards, so a check changes nothing."""
-    layers = list(_all_layers(layer))
+    layers = list(layer.walk())
     rngs = [(l.rng, l.rng.bit_generator.state) for l in layers if isinstance(getattr(l, "rng", None), np.random.Generator)]
     saved = [(l, name, np.copy(v)) for l in layers for name, v in vars(l).items() if name.startswith("running_")]
     grads = [(p, p.grad.copy()) for p in layer.parameters()]
