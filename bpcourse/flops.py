@@ -23,9 +23,9 @@ from collections import namedtuple
 import numpy as np
 
 from .data import batches
-from .layers import Activation, BatchNorm1d, Dropout, Flatten, Linear, ReLU, Sequential
+from .layers import Activation, BatchNorm1d, Dropout, Flatten, Linear, Sequential
 
-__all__ = ["Flops", "linear_flops", "count_linear_ops", "layer_flops", "model_flops", "mlp",
+__all__ = ["Flops", "linear_flops", "count_linear_ops", "layer_flops", "model_flops",
            "activation_memory", "cached_bytes", "parameter_bytes", "time_call", "format_bytes",
            "format_count", "flat_grad", "gradient", "gradient_noise", "per_sample_linear_grads",
            "data_parallel_gradient", "train_timed", "time_per_epoch", "blas_info", "matmul_time"]
@@ -134,21 +134,6 @@ def model_flops(model, batch_size, in_features=None):
         rows.append((repr(layer), cost))
     total = Flops(sum(c.forward for _, c in rows), sum(c.backward for _, c in rows))
     return rows, total
-
-
-def mlp(sizes, rng, activation=ReLU, dtype=np.float64):
-    """An MLP: Linear layers of the given sizes with ``activation()`` between them.
-
-    mlp([64, 128, 128, 10], rng) -> Linear(64 → 128), ReLU, Linear(128 → 128), ReLU, Linear(128 → 10).
-    """
-    if len(sizes) < 2:
-        raise ValueError(f"mlp needs at least an input and an output size, got {sizes}.")
-    layers = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        if i:
-            layers.append(activation())
-        layers.append(Linear(d_in, d_out, rng=rng, dtype=dtype))
-    return Sequential(*layers)
 
 
 def activation_memory(model, batch_size, in_features=None, itemsize=8):

@@ -9,27 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential
+from .models import mlp
 from .losses import L1, L2, SoftmaxCrossEntropy
 from .optim import Adam
 from .train import EarlyStopping, evaluate, fit
-
-
-def make_net(in_features, out_features, hidden=(128, 128), dropout=0.0, batchnorm=False, rng=None):
-    """An MLP: (Linear → [BatchNorm1d] → ReLU → [Dropout]) per hidden layer, then a Linear, He init."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("make_net needs an explicit rng, e.g. rng=np.random.default_rng(0).")
-    layers, n_in = [], in_features
-    for width in hidden:
-        layers.append(Linear(n_in, width, rng=rng))
-        if batchnorm:
-            layers.append(BatchNorm1d(width))
-        layers.append(ReLU())
-        if dropout > 0:
-            layers.append(Dropout(dropout, rng=rng))
-        n_in = width
-    layers.append(Linear(n_in, out_features, rng=rng))
-    return Sequential(*layers)
 
 
 def weights(model):
@@ -68,7 +51,7 @@ class Result:
 
 def experiment(train, val, hidden=(128, 128), dropout=0.0, batchnorm=False, l2=0.0, l1=0.0, patience=None,
                epochs=100, lr=3e-3, batch_size=32, seed=0):
-    """Train ``make_net`` with Adam on ``train``, measuring ``val`` every epoch.
+    """Train an ``mlp`` with Adam on ``train``, measuring ``val`` every epoch.
 
     l2, l1: penalty strengths (0 = off); patience: early stopping on the validation loss, restoring
     the best weights (None = off). Runs on one BLAS thread (faster for these small matrices).
@@ -76,7 +59,7 @@ def experiment(train, val, hidden=(128, 128), dropout=0.0, batchnorm=False, l2=0
     x, y = train
     classes = int(max(y.max(), val[1].max())) + 1
     rng = np.random.default_rng(seed)
-    model = make_net(x.shape[1], classes, hidden, dropout, batchnorm, rng=rng)
+    model = mlp([x.shape[1], *hidden, classes], rng, batchnorm=batchnorm, dropout=dropout)
     penalties = [p for p in (L2(l2) if l2 else None, L1(l1) if l1 else None) if p is not None]
     stopper = EarlyStopping(patience=patience, restore_best=True) if patience else None
     with threadpool_limits(1):

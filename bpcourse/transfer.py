@@ -18,8 +18,9 @@ import functools
 import numpy as np
 
 from .data import digits, few_per_class
-from .layers import Linear, ReLU, Sequential
+from .layers import Linear, Sequential
 from .losses import SoftmaxCrossEntropy
+from .models import mlp
 from .optim import Adam
 from .train import evaluate, fit
 
@@ -68,8 +69,7 @@ def shifted(x, y):
 
 def build_mlp(rng, classes=5, width=WIDTH):
     """The architecture of every strategy: 64 → width → width → classes, ReLU between."""
-    return Sequential(Linear(64, width, rng=rng), ReLU(), Linear(width, width, rng=rng), ReLU(),
-                      Linear(width, classes, rng=rng))
+    return mlp([64, width, width, classes], rng)
 
 
 def pretrain(seed=0, epochs=10, augment=True):

@@ -20,7 +20,7 @@ def test_backward_costs_about_twice_the_forward_for_wide_layers():
 
 
 def test_model_flops_add_up_the_layers():
-    model = flops.mlp([8, 6, 4], np.random.default_rng(0))
+    model = bp.mlp([8, 6, 4], np.random.default_rng(0))
     rows, total = flops.model_flops(model, batch_size=5)
     assert [name for name, _ in rows] == ["Linear(8 → 6)", "ReLU()", "Linear(6 → 4)"]
     l1, l2 = flops.linear_flops(5, 8, 6), flops.linear_flops(5, 6, 4)
@@ -37,11 +37,11 @@ def test_model_flops_reports_a_shape_mismatch():
 def models():
     rng = np.random.default_rng(0)
     return {
-        "mlp2": flops.mlp([7, 5, 3], rng),
-        "mlp4-tanh": flops.mlp([7, 6, 6, 6, 2], rng, activation=bp.Tanh),
+        "mlp2": bp.mlp([7, 5, 3], rng),
+        "mlp4-tanh": bp.mlp([7, 6, 6, 6, 2], rng, activation=bp.Tanh),
         "dropout-bn": bp.Sequential(bp.Linear(7, 6, rng=rng), bp.BatchNorm1d(6), bp.ReLU(),
                                     bp.Dropout(0.3, rng=rng), bp.Linear(6, 2, rng=rng)),
-        "float32": flops.mlp([7, 4, 2], rng, dtype=np.float32),
+        "float32": bp.mlp([7, 4, 2], rng, dtype=np.float32),
     }
 
 
@@ -56,7 +56,7 @@ def test_predicted_activation_memory_equals_what_the_layers_cache(name, n):
 
 def test_activation_memory_grows_with_batch_size_times_depth():
     rng = np.random.default_rng(0)
-    mem = {(depth, n): flops.activation_memory(flops.mlp([10] + [10] * depth + [2], rng), n)
+    mem = {(depth, n): flops.activation_memory(bp.mlp([10] + [10] * depth + [2], rng), n)
            for depth in (1, 2, 4) for n in (8, 16)}
     assert mem[(1, 16)] == 2 * mem[(1, 8)]
     # each hidden layer adds a pre-activation and an activation: 2 · N · width values
@@ -66,7 +66,7 @@ def test_activation_memory_grows_with_batch_size_times_depth():
 
 def data(n=40, seed=0):
     rng = np.random.default_rng(seed)
-    return flops.mlp([6, 5, 3], rng), rng.standard_normal((n, 6)), rng.integers(0, 3, n)
+    return bp.mlp([6, 5, 3], rng), rng.standard_normal((n, 6)), rng.integers(0, 3, n)
 
 
 def test_per_sample_loop_agrees_with_the_layer_backward():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import bpcourse as bp
-from bpcourse.overfitting import experiment, make_net, sparsity, weight_norm, weights
+from bpcourse.overfitting import experiment, sparsity, weight_norm, weights
 
 
 @pytest.fixture(scope="module")
@@ -13,15 +13,18 @@ def tiny():
     return (x, y), (xv, yv)
 
 
-def test_make_net_layers_in_order():
-    net = make_net(2, 3, hidden=(4, 5), dropout=0.5, batchnorm=True, rng=np.random.default_rng(0))
+def test_mlp_layers_in_order():
+    net = bp.mlp([2, 4, 5, 3], np.random.default_rng(0), dropout=0.5, batchnorm=True)
     assert [type(l).__name__ for l in net] == ["Linear", "BatchNorm1d", "ReLU", "Dropout"] * 2 + ["Linear"]
-    with pytest.raises(ValueError, match="rng"):
-        make_net(2, 3)
+    assert [(l.in_features, l.out_features) for l in net if isinstance(l, bp.Linear)] == [(2, 4), (4, 5), (5, 3)]
+    with pytest.raises(ValueError, match="explicit rng"):
+        bp.mlp([2, 3], None)
+    with pytest.raises(ValueError, match="at least an input and an output size"):
+        bp.mlp([2], np.random.default_rng(0))
 
 
 def test_weight_norm_and_sparsity_count_only_weight_matrices():
-    net = make_net(2, 2, hidden=(3,), rng=np.random.default_rng(0))
+    net = bp.mlp([2, 3, 2], np.random.default_rng(0))
     for p in net.parameters():
         p.data[...] = 0.0
     net[0].weight.data[0, 0] = 3.0

@@ -1,5 +1,4 @@
 """cost_explorer driven without a browser: set a control, check what the widget shows."""
-import numpy as np
 
 import bpcourse as bp
 from bpcourse.widgets.cost import BATCH_SIZES, SAMPLES, cost_run, noise_curve

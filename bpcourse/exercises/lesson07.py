@@ -6,8 +6,9 @@ __all__ = ["check_linear_flops", "check_linear_grads", "check_accumulate_gradien
 import numpy as np
 
 from .core import Wrong, bound, call, exercise, expect_array, expect_number
-from ..flops import count_linear_ops, flat_grad, gradient, linear_flops, mlp, per_sample_linear_grads
-from ..gradcheck import numerical_gradient, rel_error
+from ..flops import count_linear_ops, flat_grad, gradient, linear_flops, per_sample_linear_grads
+from ..models import mlp
+from ..gradcheck import numerical_gradient
 from ..losses import SoftmaxCrossEntropy
 
 LESSON = "07_minibatching_and_cost"

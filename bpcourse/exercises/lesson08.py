@@ -5,8 +5,8 @@ __all__ = ["check_transfer_model", "check_param_groups", "check_which_wins"]
 import numpy as np
 
 from .core import Wrong, call, exercise
-from ..core import Layer, Parameter
-from ..flops import mlp
+from ..core import Layer
+from ..models import mlp
 from ..layers import Linear, Sequential
 from ..optim import SGD, Optimizer
 

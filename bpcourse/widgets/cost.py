@@ -10,7 +10,8 @@ import numpy as np
 
 from ..challenges import Challenge, register
 from ..data import digits
-from ..flops import gradient_noise, mlp, train_timed
+from ..flops import gradient_noise, train_timed
+from ..models import mlp
 from ..losses import SoftmaxCrossEntropy
 from ..optim import SGD
 from .base import Explorer, View, new_figure

@@ -7,7 +7,6 @@ TensorFlow Playground. Every change retrains a small MLP (full batch, Adam) from
 import functools
 
 import ipywidgets as W
-import numpy as np
 
 from .. import data
 from ..challenges import Challenge, register
