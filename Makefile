@@ -26,6 +26,7 @@ setup: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/bench_mlp.py
+	$(PY) benchmarks/bench_widgets.py
 
 # Reinstall only when the dependencies change.
 $(STAMP): pyproject.toml
