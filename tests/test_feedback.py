@@ -62,6 +62,7 @@ def test_stub_is_not_attempted_and_crash_is_feedback(log):
 
     verdict = bp.exercises.check_sigmoid(stub, stub)
     assert verdict.status == "not attempted" and "not attempted yet" in verdict.message
+    assert str(verdict).endswith('bp.exercises.hint("ex00_sigmoid")')         # where more help is
 
     def crash(x):
         return x[10]

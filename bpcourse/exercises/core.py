@@ -27,15 +27,20 @@ class Verdict:
     """The outcome of a check: "right", "wrong" or "not attempted". Truthy only when right,
     so an autograder cell can ``assert`` it. The check has already printed it."""
 
-    def __init__(self, exercise, status, message, hint=None):
+    def __init__(self, exercise, status, message, hint=None, exercise_id=None):
         self.exercise, self.status, self.message, self.hint = exercise, status, message, hint
+        self.exercise_id = exercise_id
 
     def __bool__(self):
         return self.status == "right"
 
     def __str__(self):
         text = f"{MARKS[self.status]} {self.exercise}: {self.message}"
-        return text + (f"\n  Hint: {self.hint}" if self.hint else "")
+        if self.hint:
+            text += f"\n  Hint: {self.hint}"
+        if self.status != "right" and self.exercise_id:
+            text += f'\n  More help, one step at a time: bp.exercises.hint("{self.exercise_id}")'
+        return text
 
     def __repr__(self):
         return f"Verdict({self.status!r}, {self.exercise!r})"
@@ -79,6 +84,7 @@ def exercise(id, lesson, title, hints):
         @functools.wraps(body)
         def check(*args, **kwargs):
             verdict = _run(title, body, args, kwargs)
+            verdict.exercise_id = id
             progress_log.record("check", lesson, id, status=verdict.status)
             print(verdict)
             return verdict
