@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test setup benchmark clean-venv workspace solutions
+.PHONY: lab test setup benchmark clean-venv workspace solutions notebooks
 
 # The course opens on your own copies in workspace/ (git-ignored; your changes are never overwritten).
 lab: workspace
@@ -23,6 +23,10 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 setup: $(STAMP)
+
+# Re-execute the source notebooks in place after editing them (instructors; see CONTRIBUTING.md).
+notebooks: $(STAMP)
+	$(PY) tools/execute_notebooks.py
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/bench_mlp.py
