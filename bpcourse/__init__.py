@@ -12,6 +12,7 @@ from .optim import (SGD, Adagrad, Adam, AdamW, CosineAnnealingLR, RMSprop, StepL
 from .scalar import Value, draw_graph
 from .train import Callback, EarlyStopping, History, LivePlot, evaluate, fit, predict
 from .checkpoint import load, save
+from .claims import claim
 from .models import mlp
 from .doctor import doctor
 from .progress_log import report as progress

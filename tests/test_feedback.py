@@ -233,3 +233,16 @@ def test_unwritable_log_is_ignored(tmp_path, monkeypatch):
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("BPCOURSE_PROGRESS", str(tmp_path / "a-file" / "progress.jsonl"))
     bp.progress_log.record("check", "00", "x")                              # no exception
+
+
+def test_case_rng_is_the_same_for_a_student_and_secret_under_the_grader():
+    from bpcourse.exercises.core import case_rng, hidden_cases
+    public = case_rng(3).standard_normal(4)
+    assert np.array_equal(public, case_rng(3).standard_normal(4))
+    with hidden_cases(12345):
+        hidden = case_rng(3).standard_normal(4)
+        assert np.array_equal(hidden, case_rng(3).standard_normal(4))
+    with hidden_cases(999):
+        other = case_rng(3).standard_normal(4)
+    assert not np.allclose(public, hidden) and not np.allclose(hidden, other)
+    assert np.array_equal(public, case_rng(3).standard_normal(4))    # restored afterwards

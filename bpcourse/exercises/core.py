@@ -11,6 +11,7 @@ into a printed verdict. The body returns a sentence saying what was verified.
         expect_array(got, 1 / (1 + np.exp(-x)), what="sigmoid(x)", case="x = [-2, 0, 3]")
         return "sigmoid agrees with 1/(1+e^-x) on 1 case"
 """
+import contextlib
 import functools
 import traceback
 from dataclasses import dataclass, field
@@ -21,6 +22,61 @@ from .. import progress_log
 from ..gradcheck import rel_error
 
 MARKS = {"right": "✓", "wrong": "✗", "not attempted": "…"}
+_hidden_seed = None                              # set by the grader only: instructor-only cases
+
+
+def case_rng(seed):
+    """The generator a check draws its random cases from (shapes, inputs, dout).
+
+    A student gets the same cases on every run. Under the grader (``hidden_cases``)
+    the same seed is mixed with a secret, so the cases are ones the student never
+    saw and an answer hard-coded for the public cases fails.
+    """
+    if _hidden_seed is None:
+        return np.random.default_rng(seed)
+    return np.random.default_rng([_hidden_seed, seed])
+
+
+@contextlib.contextmanager
+def hidden_cases(secret):
+    """Run checks on instructor-only cases drawn from ``secret`` (a non-negative int)."""
+    global _hidden_seed
+    previous, _hidden_seed = _hidden_seed, int(secret)
+    try:
+        yield
+    finally:
+        _hidden_seed = previous
+
+
+class StudentRaised(Exception):
+    """The student's code raised where a runner ran it: the exception's type name, message and
+    the student's line (the runner could not send the exception object itself)."""
+
+    def __init__(self, type_name, message, line=""):
+        super().__init__(f"{type_name}: {message}")
+        self.type_name, self.message, self.line = type_name, message, line
+
+
+_runner = None                                   # None: student code runs right here
+_students = ()                                   # the objects a running check received from the student
+
+
+@contextlib.contextmanager
+def runner(run):
+    """Run student code through ``run(fn, args)`` instead of calling it here: the grader's sandbox
+    (a separate process) does this. ``run`` returns the result as plain data (see ``transport``)
+    or raises ``StudentRaised``; ``students()`` tells it which objects are the student's."""
+    global _runner
+    previous, _runner = _runner, run
+    try:
+        yield
+    finally:
+        _runner = previous
+
+
+def students():
+    """The objects the running check received from the student's notebook (functions, classes)."""
+    return _students
 
 
 class Verdict:
@@ -83,7 +139,12 @@ def exercise(id, lesson, title, hints):
     def decorate(body):
         @functools.wraps(body)
         def check(*args, **kwargs):
-            verdict = _run(title, body, args, kwargs)
+            global _students
+            previous, _students = _students, (*args, *kwargs.values())
+            try:
+                verdict = _run(title, body, args, kwargs)
+            finally:
+                _students = previous
             verdict.exercise_id = id
             progress_log.record("check", lesson, id, status=verdict.status)
             print(verdict)
@@ -128,9 +189,13 @@ def call(fn, *args, what="your function"):
                     "pass the function itself, without calling it: check(f), not check(f(x)).")
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]     # (keeps array subclasses)
     try:
-        return fn(*args)
+        return fn(*args) if _runner is None else _runner(fn, args)
     except NotImplementedError:
         raise NotAttempted() from None
+    except StudentRaised as err:
+        if err.type_name == "NotImplementedError":
+            raise NotAttempted() from None
+        raise Wrong(f"{what} raised {err.type_name}: {err.message}{err.line}") from None
     except Exception as err:
         raise Wrong(f"{what} raised {type(err).__name__}: {err}{_student_line(err)}") from None
 
