@@ -332,7 +332,8 @@ def make_train(zero=True, sign=-1.0, mean=True, record_after=False, in_place=Tru
 
 def test_train_reference_passes_and_reports_the_fall():
     verdict = check_train_mlp(train, make_classes()[2])
-    assert verdict and "replayed in numpy" in verdict.message and "the loss fell from" in verdict.message
+    assert verdict and "replayed in numpy" in verdict.message and "loss fell from" in verdict.message
+    assert "quadratic model" in verdict.message
 
 
 def test_train_passes_on_hidden_cases():
@@ -361,5 +362,23 @@ def test_train_needs_a_right_mlp_first():
     assert verdict.status == "wrong" and "exercise 5" in verdict.message and "check_value_mlp" in verdict.hint
 
 
+def test_train_right_but_mlp_not_written_is_wrong_not_unattempted():
+    class Stub:
+        def __init__(self, *args):
+            raise NotImplementedError()
+    verdict = check_train_mlp(train, Stub)
+    assert verdict.status == "wrong" and "right on a quadratic model" in verdict.message
+    assert "not written yet" in verdict.message
+
+
+def test_train_is_checked_on_the_checks_own_model_before_the_mlp():
+    verdict = check_train_mlp(make_train(zero=False), make_classes(last_tanh=True)[2])
+    assert verdict.status == "wrong" and "quadratic" in verdict.message and "reset" in verdict.hint
+
+
 def test_train_not_attempted():
+    class Stub:
+        def __init__(self, *args):
+            raise NotImplementedError()
     assert check_train_mlp(stub, make_classes()[2]).status == "not attempted"
+    assert check_train_mlp(stub, Stub).status == "not attempted"

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .core import Wrong, bound, call, case_rng, exercise, expect_array, expect_number, fmt
+from .core import NotAttempted, Wrong, bound, call, case_rng, exercise, expect_array, expect_number, fmt
 from ..gradcheck import numerical_gradient, rel_error
 from ..jacobians import numerical_jacobian
 from ..scalar import Value
@@ -211,11 +211,11 @@ def check_normalize_vjp(normalize_vjp):
              (3 * rng.normal(size=40), rng.normal(size=40), "random x and g of length 40")]
     worst = 0.0
     for x, g, case in cases:
-        expected = g @ numerical_jacobian(_normalize, x)       # gᵀJ, J built column by column
+        expected = g @ numerical_jacobian(_normalize, x)       # g J, J built column by column
         got = call(normalize_vjp, x, g, what="normalize_vjp(x, g)")
         if np.shape(got) == (x.size, x.size):
             raise Wrong(f"case {case}: normalize_vjp returned a matrix of shape {np.shape(got)}, "
-                        f"expected the vector gᵀJ of shape ({x.size},).",
+                        f"expected the vector g J of shape ({x.size},).",
                         "the VJP is a vector like x: sum over i of g_i ∂y_i/∂x_j, for each j.")
         r = np.linalg.norm(x)
         y = x / r
@@ -240,7 +240,7 @@ def check_normalize_vjp(normalize_vjp):
         raise Wrong(f"case g = 2.5·y (a gradient along y itself): expected 0, got {fmt(got)}.",
                     "scaling x does not move y = x/‖x‖, so a gradient pointing along y cannot reach x: "
                     "your formula should give 0 there. Check the term that comes through ‖x‖.")
-    return (f"normalize_vjp agrees with gᵀJ, J built column by column from centred differences, "
+    return (f"normalize_vjp agrees with g J, J built column by column from centred differences, "
             f"for n = 2, 5 and 40 (max rel. error {_error_text(worst)}), and gives 0 for a gradient along y.")
 
 
@@ -412,10 +412,24 @@ def check_value_mlp(Neuron, Layer, MLP):
 
 # ---- 6. the training loop ------------------------------------------------------------------
 
-def _train_scenario(MLP, train, sizes, seed, xs, ys, steps, lr):
-    """Runs beside the student's code: model = MLP(sizes, rng), then train(model, xs, ys, steps, lr).
+class _Polynomial:
+    """A small model the check owns, to test a training loop on its own: the prediction
+    c_0 + c_1·x + … + c_d·x^d for an input x = [x], its coefficients Values drawn from rng."""
+
+    def __init__(self, degree, rng):
+        self.c = [Value(float(v)) for v in rng.normal(size=degree + 1)]
+
+    def __call__(self, x):
+        return [sum((c * float(x[0]) ** k for k, c in enumerate(self.c[1:], start=1)), self.c[0])]
+
+    def parameters(self):
+        return list(self.c)
+
+
+def _train_scenario(make, args, train, seed, xs, ys, steps, lr):
+    """Runs beside the student's code: model = make(*args, rng), then train(model, xs, ys, steps, lr).
     Returns plain data: the parameters before and after, and what train returned (Values as numbers)."""
-    model = MLP(list(sizes), np.random.default_rng(seed))
+    model = make(*args, np.random.default_rng(seed))
     params = list(model.parameters())
     before = [p.data for p in params]
     losses = train(model, [list(x) for x in xs], list(ys), steps, lr)
@@ -438,11 +452,70 @@ def _replay(loss, p, steps, lr, accumulate=False, sign=-1.0):
     return np.array(losses), p
 
 
-def _train_case():
+def _verify_training(train, make, args, name, loss, seed, X, Y, steps, lr):
+    """Run train on make(*args, rng) and compare with gradient descent replayed in numpy on
+    ``loss`` (a function of the flat parameters). Returns (losses, relative error)."""
+    what = f"train(model, xs, ys, {steps}, {lr})"
+    r = call(_train_scenario, make, args, train, seed, X.tolist(), Y.tolist(), steps, lr, what=what)
+    case = f"{name} on {len(X)} points, {steps} steps, lr = {lr}"
+    losses = r["losses"]
+    if losses is None:
+        raise Wrong(f"case {case}: {what} returned None.", "return the list of losses, one per step.")
+    if np.ndim(losses) == 0:
+        raise Wrong(f"case {case}: {what} returned one number, expected the list of the {steps} losses.",
+                    "append each step's loss (a float, .data) to a list and return the list.")
+    try:
+        losses = np.asarray(losses, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise Wrong(f"case {case}: {what} should return a list of {steps} numbers.") from None
+    if losses.size != steps:
+        raise Wrong(f"case {case}: {what} returned {losses.size} losses, expected {steps} (one per step).")
+    start, after = np.array(r["before"]), np.array(r["after"])
+    if np.array_equal(after, start):
+        raise Wrong(f"case {case}: after training, every parameter still has its initial value.",
+                    "change each parameter's number in place (p.data); p = p - … only rebinds the "
+                    "loop variable, and zeroing the gradients after backward() leaves nothing to step with.")
+    first = loss(start)
+    if not np.isclose(losses[0], first, rtol=1e-6):
+        hint = ("your loss is the sum over the samples: the exercise asks for the mean (divide by N)."
+                if np.isclose(losses[0], len(X) * first, rtol=1e-6) else
+                "the first loss is recorded before any update: the mean over the samples of "
+                "(model(x)[0] − y)².")
+        raise Wrong(f"case {case}: your first loss is {losses[0]:.6g}, the model's mean squared "
+                    f"error at its initial parameters is {first:.6g}.", hint)
+    expected, final = _replay(loss, start, steps, lr)
+    alternatives = [
+        (_replay(loss, start, steps, lr, accumulate=True),
+         "the gradients accumulate from step to step: reset every parameter's grad to 0 before each backward()."),
+        (_replay(loss, start, steps, lr, sign=+1.0),
+         "the parameters climb: step against the gradient (minus lr times it)."),
+        (_replay(loss, start, steps, len(X) * lr),
+         "the steps follow the gradient of the sum of the squared errors, not of their mean."),
+    ]
+    for kind, got, want, index in (("losses", losses, expected, 0), ("final parameters", after, final, 1)):
+        if rel_error(got, want) > 1e-6:
+            hint = next((h for alt, h in alternatives if rel_error(got, alt[index]) < 1e-6), None)
+            raise Wrong(f"case {case}: your {kind} differ from gradient descent replayed in numpy from "
+                        f"your initial parameters: expected {fmt(want)}, got {fmt(got)}.",
+                        hint or "go through one step by hand: the loss, the grads reset, backward(), then "
+                                "every parameter's .data moved against its grad, scaled by lr.")
+    return losses, max(rel_error(losses, expected), rel_error(after, final))
+
+
+def _training_cases():
+    """A polynomial model the check owns (the loop alone), then the student's MLP([1, 4, 1])."""
     rng = case_rng(15)
+    Xp = rng.uniform(-1.5, 1.5, size=(6, 1))
+    Yp = rng.normal(size=6)
     X = rng.uniform(-2, 2, size=(8, 1))
     Y = 0.8 * np.sin(1.5 * X[:, 0]) + 0.1 * rng.normal(size=8)
-    return [1, 4, 1], int(rng.integers(0, 2**31)), X, Y, 10, 0.05
+    seeds = [int(s) for s in rng.integers(0, 2**31, size=2)]
+    return (Xp, Yp, seeds[0]), (X, Y, seeds[1])
+
+
+def _polynomial_loss(X, Y, degree):
+    V = np.vander(X[:, 0], degree + 1, increasing=True)         # [1, x, x², …] per sample
+    return lambda c: float(np.mean((V @ c - Y) ** 2))
 
 
 @exercise("ex01_train_mlp", LESSON, "a training loop for the Value MLP", hints=[
@@ -454,62 +527,23 @@ def _train_case():
     "against its gradient; rebinding the loop variable (p = …) changes nothing in the model.",
 ])
 def check_train_mlp(train, MLP):
-    """train(model, xs, ys, steps, lr) -> list of losses; trains the student's MLP in place."""
-    sizes, seed, X, Y, steps, lr = _train_case()
+    """train(model, xs, ys, steps, lr) -> list of losses; trains the model in place."""
+    (Xp, Yp, seed_p), (X, Y, seed) = _training_cases()
+    _, err_p = _verify_training(train, _Polynomial, (2,), "a quadratic model c₀ + c₁x + c₂x²",
+                                _polynomial_loss(Xp, Yp, 2), seed_p, Xp, Yp, 6, 0.1)
+    sizes = [1, 4, 1]
     try:
         _verify_model(MLP, "MLP", (sizes,), sizes, True, seed, X, Y[:, None])
-    except Wrong as wrong:
-        raise Wrong(f"your MLP (exercise 5) is not right yet: {wrong.message}",
-                    "make check_value_mlp pass first: this exercise trains that MLP.") from None
-    what = f"train(model, xs, ys, {steps}, {lr})"
-    r = call(_train_scenario, MLP, train, sizes, seed, X.tolist(), Y.tolist(), steps, lr, what=what)
-    losses = r["losses"]
-    if losses is None:
-        raise Wrong(f"{what} returned None.", "return the list of losses, one per step.")
-    if np.ndim(losses) == 0:
-        raise Wrong(f"{what} returned one number, expected the list of the {steps} losses.",
-                    "append each step's loss (a float, .data) to a list and return the list.")
-    try:
-        losses = np.asarray(losses, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should return a list of {steps} numbers.") from None
-    if losses.size != steps:
-        raise Wrong(f"{what} returned {losses.size} losses, expected {steps} (one per step).")
-    loss = _replica_loss(sizes, X, Y[:, None], last_linear=True)
-    start = np.array(r["before"])
-    expected, final = _replay(loss, start, steps, lr)
-    after = np.array(r["after"])
-    case = f"MLP({sizes}) on {len(X)} points, {steps} steps, lr = {lr}"
-    if np.array_equal(after, start):
-        raise Wrong(f"case {case}: after training, every parameter still has its initial value.",
-                    "change each parameter's number in place (p.data); p = p - … only rebinds the "
-                    "loop variable, and zeroing the gradients after backward() leaves nothing to step with.")
-    first = loss(start)
-    if not np.isclose(losses[0], first, rtol=1e-6):
-        hint = ("your loss is the sum over the samples: the exercise asks for the mean (divide by N)."
-                if np.isclose(losses[0], len(X) * first, rtol=1e-6) else
-                "the first loss is recorded before any update: the mean over the samples of "
-                "(model(x)[0] − y)².")
-        raise Wrong(f"case {case}: your first loss is {losses[0]:.6g}, the network's mean squared "
-                    f"error at its initial weights is {first:.6g}.", hint)
-    alternatives = [
-        (_replay(loss, start, steps, lr, accumulate=True),
-         "the gradients accumulate from step to step: reset every parameter's grad to 0 before each backward()."),
-        (_replay(loss, start, steps, lr, sign=+1.0),
-         "the parameters climb: step against the gradient (minus lr times it)."),
-        (_replay(loss, start, steps, len(X) * lr),
-         "the steps follow the gradient of the sum of the squared errors, not of their mean."),
-    ]
-    for name, got, want, other_index in (("losses", losses, expected, 0), ("final parameters", after, final, 1)):
-        if rel_error(got, want) > 1e-6:
-            hint = next((h for alt, h in alternatives if rel_error(got, alt[other_index]) < 1e-6), None)
-            raise Wrong(f"case {case}: your {name} differ from gradient descent replayed in numpy from "
-                        f"your initial weights: expected {fmt(want)}, got {fmt(got)}.",
-                        hint or "go through one step by hand: the loss, the grads reset, backward(), then "
-                                "every parameter's .data moved against its grad, scaled by lr.")
+    except (Wrong, NotAttempted) as problem:
+        why = problem.message if isinstance(problem, Wrong) else "it is not written yet."
+        raise Wrong(f"your train is right on a quadratic model; to train your MLP, exercise 5 must "
+                    f"be right first: {why}",
+                    "make check_value_mlp pass: this exercise then trains that MLP.") from None
+    losses, err = _verify_training(train, MLP, (sizes,), f"MLP({sizes})",
+                                   _replica_loss(sizes, X, Y[:, None], last_linear=True), seed, X, Y, 10, 0.05)
     if not losses[-1] < losses[0]:
-        raise Wrong(f"case {case}: the loss did not fall ({losses[0]:.4g} → {losses[-1]:.4g}).")
-    err = max(rel_error(losses, expected), rel_error(after, final))
-    return (f"train matches gradient descent replayed in numpy from your initial weights, with "
-            f"centred-difference gradients, over {steps} steps (rel. error {_error_text(err)}); the loss fell "
-            f"from {losses[0]:.3g} to {losses[-1]:.3g}.")
+        raise Wrong(f"training MLP({sizes}) did not lower the loss ({losses[0]:.4g} → {losses[-1]:.4g}).")
+    return (f"train matches gradient descent replayed in numpy, from your initial parameters with "
+            f"centred-difference gradients, on a quadratic model and on your MLP({sizes}) "
+            f"(rel. error {_error_text(max(err, err_p))}); your MLP's loss fell from {losses[0]:.3g} to "
+            f"{losses[-1]:.3g} in 10 steps.")
