@@ -16,6 +16,6 @@ from .claims import claim
 from .models import mlp
 from .doctor import doctor
 from .progress_log import report as progress
-from . import challenges, data, diagnostics, exercises, init, plots, progress_log, widgets
+from . import challenges, data, diagnostics, exercises, init, jacobians, plots, progress_log, widgets
 
 __version__ = "0.1.0"
