@@ -77,6 +77,10 @@ class ReLU(Activation):
     def df(self):
         return self.x > 0
 
+    def kink_sides(self):
+        """Which side of the kink at 0 each last input lies on (gradient checks skip crossings)."""
+        return self.x > 0
+
 
 class LeakyReLU(Activation):
     """x if x > 0 else slope * x; a small slope keeps a gradient flowing for x < 0."""
@@ -92,6 +96,10 @@ class LeakyReLU(Activation):
 
     def df(self):
         return np.where(self.x > 0, 1.0, self.negative_slope).astype(self.x.dtype)
+
+    def kink_sides(self):
+        """Which side of the kink at 0 each last input lies on (gradient checks skip crossings)."""
+        return self.x > 0
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"

@@ -7,7 +7,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import batches
-from .losses import BCEWithLogits, SoftmaxCrossEntropy
+from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .optim import clip_grad_norm
 
 
@@ -32,8 +32,9 @@ class History:
     def __repr__(self):
         if not self.epochs:
             return "History(no epochs)"
-        last = ", ".join(f"{k}={getattr(self, k)[-1]:.4g}" for k in self.KEYS
-                         if not np.isnan(getattr(self, k)[-1]))
+        # a column that was measured at all is shown, NaN included: a NaN loss must not hide
+        shown = [k for k in self.KEYS if k == "train_loss" or not np.all(np.isnan(getattr(self, k)))]
+        last = ", ".join(f"{k}={getattr(self, k)[-1]:.4g}" for k in shown)
         return f"History({len(self)} epochs; last: {last})"
 
     def plot(self, axes=None):
@@ -142,9 +143,87 @@ class LivePlot(Callback):
         return False
 
 
-def _stop_message(loss, epoch, batch):
-    return (f"loss became {loss} at epoch {epoch}, batch {batch}. "
-            "Try a smaller learning rate or clip_norm=1.0.")
+class Divergence:
+    """Watches a training run the way a practitioner does, and raises FloatingPointError when it diverges.
+
+    - the loss of a batch is NaN or inf;
+    - the loss, averaged over recent batches (an exponential moving average, weight 0.1 on the
+      newest), exceeds ``FAR`` times its reference: the first batch's loss, or the chance level
+      if that is larger (ln C for C classes, ln 2 for BCEWithLogits, the variance of the targets
+      for MSELoss — what a model that learned nothing would score);
+    - the loss measured after an epoch exceeds ``FAR`` times the reference, or (for a
+      classification loss) is above 1.1 × chance level and has risen two epochs in a row;
+    - a parameter is NaN, inf or larger than ``HUGE`` in magnitude after an epoch.
+    """
+
+    FAR = 100.0
+    HUGE = 1e8
+
+    def __init__(self, loss_fn, y, optimizer):
+        self.loss_fn, self.optimizer = loss_fn, optimizer
+        self.chance = None
+        if isinstance(loss_fn, BCEWithLogits):
+            self.chance = float(np.log(2))
+        elif isinstance(loss_fn, MSELoss):
+            y = np.asarray(y, dtype=np.float64)
+            self.chance = float(np.mean((y - y.mean(axis=0)) ** 2))
+        self.average, self.steps, self.reference, self.epoch_losses = 0.0, 0, None, []
+
+    def cures(self):
+        lrs = sorted({g["lr"] for g in getattr(self.optimizer, "param_groups", [])})
+        now = f" (lr={lrs[0]:g} now)" if len(lrs) == 1 else ""
+        return (f"Try a smaller learning rate{now} or clip_norm=1.0, and check the weight initialisation "
+                f"(he for ReLU, xavier for tanh/sigmoid).")
+
+    def batch(self, loss, prediction, epoch, batch):
+        """Check one training batch's loss."""
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at epoch {epoch}, batch {batch}. {self.cures()}")
+        if self.reference is None:                   # the first batch
+            if isinstance(self.loss_fn, SoftmaxCrossEntropy):
+                self.chance = float(np.log(prediction.shape[1]))
+            self.reference = max(loss, self.chance or 0.0)
+        self.steps += 1
+        self.average = 0.9 * self.average + 0.1 * loss
+        smoothed = self.average / (1 - 0.9 ** self.steps)      # unbiased while few batches are in
+        if self.reference > 0 and smoothed > self.FAR * self.reference:
+            chance = f", chance level {self.chance:.3g}" if self.chance else ""
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch}, batch {batch}: the loss averaged over recent batches "
+                f"is {smoothed:.3g}, more than {self.FAR:g} × where it started ({self.reference:.3g}{chance}). "
+                f"{self.cures()}")
+
+    def epoch(self, train_loss, epoch, params):
+        """Check the loss measured after an epoch, and the parameters."""
+        for p in params:
+            finite = np.all(np.isfinite(p.data))
+            if not finite or np.abs(p.data).max(initial=0) > self.HUGE:
+                what = "NaN or inf" if not finite else f"as large as {np.abs(p.data).max():.3g}"
+                raise FloatingPointError(f"training diverged in epoch {epoch}: parameter {p.name or '?'} "
+                                         f"{p.data.shape} holds values {what}. {self.cures()}")
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"loss became {train_loss} at the end of epoch {epoch}. {self.cures()}")
+        if self.reference and self.reference > 0 and train_loss > self.FAR * self.reference:
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch}: the training loss is {train_loss:.3g}, more than "
+                f"{self.FAR:g} × where it started ({self.reference:.3g}). {self.cures()}")
+        self.epoch_losses.append(train_loss)
+        last = self.epoch_losses[-3:]
+        if (isinstance(self.loss_fn, (SoftmaxCrossEntropy, BCEWithLogits)) and len(last) == 3
+                and last[0] > 1.1 * self.chance and last[2] > 1.01 * last[1] > 1.01 ** 2 * last[0]):
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch}: the training loss is above chance level "
+                f"({self.chance:.3g}, what a model that learned nothing scores) and has risen two epochs "
+                f"in a row: " + ", ".join(f"{v:.3g}" for v in last) + f". {self.cures()}")
+
+
+def _watched(check, history, *args):
+    """Run a divergence check; its error keeps the epochs completed before (``error.history``)."""
+    try:
+        check(*args)
+    except FloatingPointError as error:
+        error.history = history
+        raise
 
 
 def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, callbacks=(),
@@ -152,10 +231,13 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, ca
     """Train with mini-batches; returns a History measured in eval mode after each epoch.
 
     train, val: (x, y) tuples. ``penalties``: L1/L2 terms added to the loss.
-    ``scheduler``: stepped once per epoch. A NaN or inf loss stops with a FloatingPointError.
+    ``scheduler``: stepped once per epoch. A diverging run (see ``Divergence``) stops with a
+    FloatingPointError naming the epoch, the batch and the cures; its ``history`` holds the
+    epochs completed before.
     """
     x, y = train
     history = History()
+    watch = Divergence(loss_fn, y, optimizer)
     callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_train_begin(model)
@@ -165,12 +247,10 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, ca
         model.train()
         for batch, (xb, yb) in enumerate(batches(x, y, batch_size, shuffle=True, rng=rng), start=1):
             with np.errstate(over="ignore", invalid="ignore"):       # checked just below
-                loss = loss_fn.forward(model.forward(xb), yb)
+                prediction = model.forward(xb)
+                loss = loss_fn.forward(prediction, yb)
                 loss += sum(p.forward(params) for p in penalties)
-                if not np.isfinite(loss):
-                    error = FloatingPointError(_stop_message(loss, epoch, batch))
-                    error.history = history          # the epochs completed before it diverged
-                    raise error
+                _watched(watch.batch, history, loss, prediction, epoch, batch)
                 model.backward(loss_fn.backward())
                 for p in penalties:
                     p.backward(params)
@@ -184,9 +264,11 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, ca
                 cb.on_step_end(model)
         if scheduler is not None:
             scheduler.step()
-        record = dict(zip(("train_loss", "train_acc"), evaluate(model, loss_fn, x, y)))
-        if val is not None:
-            record.update(zip(("val_loss", "val_acc"), evaluate(model, loss_fn, *val)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            record = dict(zip(("train_loss", "train_acc"), evaluate(model, loss_fn, x, y)))
+            _watched(watch.epoch, history, record["train_loss"], epoch, params)
+            if val is not None:
+                record.update(zip(("val_loss", "val_acc"), evaluate(model, loss_fn, *val)))
         history.append(epoch, **record)
         bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()}, refresh=False)
         if any([cb.on_epoch_end(epoch, history, model) for cb in callbacks]):

@@ -40,11 +40,113 @@ def test_diverging_learning_rate_stops_with_a_clear_message():
     rng = np.random.default_rng(0)
     x, labels = bp.data.digits().train
     model = bp.Sequential(bp.Linear(64, 10, rng=rng))     # linear regression: lr 10 is far past 2/λmax
-    with pytest.raises(FloatingPointError,
-                       match=r"loss became (nan|inf) at epoch \d+, batch \d+\. Try a smaller learning rate or clip_norm=1.0") as err:
+    with pytest.raises(FloatingPointError, match=r"at epoch \d+, batch \d+.*Try a smaller learning rate "
+                                                 r"\(lr=10 now\) or clip_norm=1.0") as err:
         bp.fit(model, bp.MSELoss(), bp.SGD(model.parameters(), lr=10.0), (x, np.eye(10)[labels]), epochs=30,
                rng=rng, progress=False)
-    assert len(err.value.history) >= 1                    # the epochs before it blew up are kept
+    assert isinstance(err.value.history, bp.History)      # the epochs before it blew up are kept
+
+
+@pytest.mark.parametrize("lr", [1e3, 1e30])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_a_huge_learning_rate_stops_at_once_instead_of_finishing_at_chance(optimizer, lr):
+    # before: lr = 1e3 finished every epoch at chance accuracy with a finite loss, silently,
+    # and lr = 1e30 returned a loss of 1e58 as a normal result
+    rng = np.random.default_rng(0)
+    train, val, _ = bp.data.digits()
+    model = mlp(rng, hidden=32)
+    opt = getattr(bp, optimizer)(model.parameters(), lr=lr)
+    with pytest.raises(FloatingPointError, match=r"training diverged at epoch 1, batch \d+: .*more than 100 × "
+                                                 r"where it started.*Try a smaller learning rate.*clip_norm=1.0.*"
+                                                 r"initialisation") as err:
+        bp.fit(model, bp.SoftmaxCrossEntropy(), opt, train, val, epochs=5, rng=rng, progress=False)
+    assert len(err.value.history) == 0
+
+
+def test_divergence_of_other_losses_stops_too():
+    rng = np.random.default_rng(0)
+    x, y = bp.data.moons(200, seed=0)
+    model = bp.mlp([2, 16, 1], rng)
+    with pytest.raises(FloatingPointError, match="diverged|became"):
+        bp.fit(model, bp.BCEWithLogits(), bp.SGD(model.parameters(), lr=1e4), (x, y[:, None].astype(float)),
+               epochs=5, rng=rng, progress=False)
+    xr = rng.standard_normal((300, 3))
+    yr = xr @ np.array([[1.0], [2.0], [-1.0]])
+    model = bp.mlp([3, 16, 1], rng)
+    with pytest.raises(FloatingPointError, match="diverged|became"):
+        bp.fit(model, bp.MSELoss(), bp.SGD(model.parameters(), lr=1.0), (xr, yr), epochs=5, rng=rng,
+               progress=False)
+
+
+def test_divergence_rule_after_an_epoch():
+    model = bp.Sequential(bp.Linear(2, 3, rng=np.random.default_rng(0)))
+    ce = bp.train.Divergence(bp.SoftmaxCrossEntropy(), np.zeros(4), bp.SGD(model.parameters(), lr=0.1))
+    ce.batch(2.5, np.zeros((4, 10)), 1, 1)                # chance level ln 10 = 2.30
+    for epoch, loss in enumerate([2.6, 2.7], start=1):
+        ce.epoch(loss, epoch, model.parameters())
+    with pytest.raises(FloatingPointError, match=r"above chance level \(2.3.*risen two epochs in a row: 2.6, 2.7, 2.8"):
+        ce.epoch(2.8, 3, model.parameters())
+    healthy = bp.train.Divergence(bp.SoftmaxCrossEntropy(), np.zeros(4), None)
+    healthy.batch(1.2, np.zeros((4, 2)), 1, 1)
+    for epoch, loss in enumerate([1.08, 1.10, 0.87, 0.61, 0.46, 0.63, 0.56], start=1):   # a real early run
+        healthy.epoch(loss, epoch, model.parameters())
+    model[0].weight.data[0, 0] = np.inf
+    with pytest.raises(FloatingPointError, match=r"parameter weight \(2, 3\) holds values NaN or inf"):
+        healthy.epoch(0.5, 8, model.parameters())
+    model[0].weight.data[0, 0] = 1e9
+    with pytest.raises(FloatingPointError, match="as large as 1e"):
+        healthy.epoch(0.5, 8, model.parameters())
+
+
+def healthy_runs():
+    """The lessons' usual runs, and noisy ones that still learn (batch losses jump 2-5× at times)."""
+    digits = bp.data.digits().train
+    for seed in range(5):
+        yield "digits Adam 1e-3", seed, lambda m: bp.Adam(m.parameters(), lr=1e-3), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 3, 32
+        yield "digits Adam 0.1", seed, lambda m: bp.Adam(m.parameters(), lr=0.1), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 3, 32
+        yield "digits SGD 1.0", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 3, 32
+        yield "digits SGD 0.1 batch 8", seed, lambda m: bp.SGD(m.parameters(), lr=0.1), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 2, 8
+        x, y = bp.data.moons(200, seed=seed)
+        yield "moons SGD 1.0 CE", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.SoftmaxCrossEntropy(), \
+            [2, 16, 16, 2], (x, y), 30, 16
+        yield "moons SGD 1.0 BCE", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.BCEWithLogits(), \
+            [2, 16, 16, 1], (x, y[:, None].astype(float)), 30, 16
+        x, y = bp.data.spirals(seed=seed)
+        yield "spirals SGD 1.0", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.SoftmaxCrossEntropy(), \
+            [2, 64, 64, 3], (x, y), 30, 32
+        yield "spirals Adam 0.05", seed, lambda m: bp.Adam(m.parameters(), lr=0.05), bp.SoftmaxCrossEntropy(), \
+            [2, 64, 64, 3], (x, y), 30, 32
+        xr = np.random.default_rng(seed).standard_normal((300, 3))
+        yr = xr @ np.array([[1.0], [2.0], [-1.0]]) + 0.3 * np.sin(3 * xr[:, :1])
+        yield "regression SGD 0.1", seed, lambda m: bp.SGD(m.parameters(), lr=0.1), bp.MSELoss(), \
+            [3, 16, 1], (xr, yr), 20, 16
+
+
+def test_healthy_and_noisy_runs_are_never_stopped():
+    stopped = []
+    for name, seed, make_opt, loss_fn, sizes, train, epochs, batch_size in healthy_runs():
+        rng = np.random.default_rng(seed)
+        model = bp.mlp(sizes, rng)
+        try:
+            history = bp.fit(model, loss_fn, make_opt(model), train, epochs=epochs, batch_size=batch_size,
+                             rng=rng, progress=False)
+            assert len(history) == epochs and history.train_loss[-1] < history.train_loss[0] * 1.5, name
+        except FloatingPointError as err:
+            stopped.append(f"{name}, seed {seed}: {err}")
+    assert not stopped, stopped
+
+
+def test_history_repr_shows_a_nan_loss():
+    history = bp.History()
+    history.append(1, train_loss=0.5, train_acc=0.9)
+    history.append(2, train_loss=np.nan, train_acc=0.1)
+    assert "train_loss=nan" in repr(history) and "val_loss" not in repr(history)
+    history.append(3, train_loss=0.4, val_loss=np.nan)
+    assert "train_loss=0.4" in repr(history)
 
 
 def test_clip_norm_in_fit_limits_every_update():
