@@ -1,4 +1,6 @@
 """Lesson 03's experiment: the heads' losses and gradients, the equal effective step, paired runs."""
+import decimal
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,33 @@ def test_unknown_head_or_squash_is_a_clear_error():
         E.head_loss("hinge")
     with pytest.raises(ValueError, match="squash"):
         E.SquaredErrorOnProbabilities("tanh")
+
+
+def _exact_softmax_squared_error_grad(logits, labels):
+    """The same gradient with 50-digit decimals and the Jacobian built explicitly: the reference."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        out = []
+        for row, label in zip(logits, labels):
+            e = [decimal.Decimal(float(v)).exp() for v in row]
+            p = [v / sum(e) for v in e]
+            dp = [2 * (pi - (1 if i == label else 0)) / logits.size for i, pi in enumerate(p)]
+            out.append([float(sum(dp[i] * p[i] * ((1 if i == j else 0) - p[j]) for i in range(len(p))))
+                        for j in range(len(p))])
+    return np.array(out)
+
+
+def test_saturated_gradients_keep_their_digits():
+    # confidently wrong and confidently right samples: p ≈ 1 for one class; 1 − p must not be a difference
+    logits = np.array([[30.0, 0.0, -2.0], [0.0, 25.0, 1.0], [12.0, 11.0, -3.0]])
+    labels = np.array([1, 1, 2])
+    loss = E.SquaredErrorOnProbabilities("softmax")
+    loss.forward(logits, labels)
+    np.testing.assert_allclose(loss.backward(), _exact_softmax_squared_error_grad(logits, labels), rtol=1e-12, atol=0)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        q = 1 / (1 + decimal.Decimal(40).exp())                 # σ(−40) = 1 − σ(40), exactly enough
+        expected = float(2 * (-q) * (1 - q) * q / 2)           # label 0 of 2 outputs: error −q on the true class
+    sig = E.SquaredErrorOnProbabilities("sigmoid")
+    sig.forward(np.array([[40.0, -40.0]]), np.array([0]))
+    assert sig.backward()[0, 0] == pytest.approx(expected, rel=1e-12)
