@@ -87,6 +87,7 @@ def test_legend_sits_above_the_plots_not_over_the_curves():
     assert all(ax.get_legend() is None for ax in view.figure.axes)
 
 
-def test_slider_label_is_not_cut():
+def test_labels_are_not_cut():
     w = bp.widgets.loss_explorer()
     assert w.controls["z"].style.description_width == "initial"
+    assert w.controls["task"].style.button_width == "7.5em"          # wide enough for "multi-class"

@@ -113,7 +113,8 @@ register(Challenge(
 def loss_explorer():
     """Slider: the logit z of the true class; switch: the task. Shows MSE and cross-entropy side by side."""
     controls = {
-        "task": W.ToggleButtons(options=TASKS, value="binary", description="task"),
+        "task": W.ToggleButtons(options=TASKS, value="binary", description="task",
+                                style={"description_width": "initial", "button_width": "7.5em"}),
         "z": W.FloatSlider(value=-1.0, min=-8.0, max=8.0, step=0.1, description="logit z / ŷ",
                            style={"description_width": "initial"}),
     }
