@@ -240,9 +240,9 @@ def _norm(a):
 @exercise("ex02_rel_error", LESSON, "rel_error", hints=[
     "One number for two whole arrays: the size of their difference, measured relative to their own "
     "sizes. The size (norm) of an array of any shape is np.linalg.norm(a), one number.",
-    "Numerator: the norm of a − b. Denominator: the norm of a plus the norm of b (not one of them: "
-    "then the result would not be symmetric). When both arrays are zero, the denominator is 0: "
-    "return 0.0 then.",
+    "Both norms belong in the denominator: with only one of them the result would depend on the order "
+    "of a and b and could exceed 1. And two all-zero arrays make the denominator 0: handle that case "
+    "before you divide.",
 ])
 def check_rel_error(rel_error_fn):
     """rel_error(a, b) -> ‖a − b‖ / (‖a‖ + ‖b‖), a float; 0.0 when both are zero."""
@@ -298,7 +298,7 @@ def _residual_case(n, d, seed):
     "As in lesson 01, a variable used twice gets the SUM of the gradients along both paths.",
     "Go backwards along the branch: first ReLU (exercise 1) on dout, with the mask of the branch's "
     "own input z = x @ W; then the Linear layer without a bias (exercise 2) gives dW and the branch's dx. "
-    "The skip path's local derivative is 1: it hands dout to x unchanged.",
+    "And the skip path: what is its local derivative?",
 ])
 def check_residual_backward(residual_backward):
     """residual_backward(dout, x, W) -> (dx, dW) for y = x + ReLU(x @ W); x: (N, D), W: (D, D)."""
@@ -464,9 +464,9 @@ BUGS = {None: "a correct network", "no_mask": "ReLU's mask forgotten in backward
     "For each parameter name: the analytic gradient is grads[name] from one call of loss_and_grads; "
     "the numerical one is your numerical_gradient of the loss as a function of that parameter. "
     "Compare them with your rel_error.",
-    "numerical_gradient nudges the array it is given, in place: give it params[name] itself, and a "
-    "function that ignores its argument and returns loss_and_grads(params)[0] — that call reads the "
-    "nudged array. Collect one relative error per name in a dict.",
+    "numerical_gradient nudges the very array it is given, in place. If that array is params[name] "
+    "itself, every call of loss_and_grads(params) made during the nudging sees the nudged value. "
+    "So what should the f you pass return, and does it need its argument?",
 ])
 def check_gradient_check(gradient_check):
     """gradient_check(loss_and_grads, params, h=1e-6) -> {name: relative error}.

@@ -77,8 +77,8 @@ def _bernoulli_cases():
 @exercise("ex03_bernoulli_nll", LESSON, "the negative log-likelihood of a Bernoulli model", hints=[
     "The model gives the observed label the probability P(y | p) = p^y · (1 − p)^(1 − y): p when y = 1, "
     "1 − p when y = 0. The loss is −log of that probability, averaged over the samples.",
-    "The log turns the product into a sum and the powers into factors: y·log p + (1 − y)·log(1 − p). "
-    "Mind the sign, and take the mean over every entry.",
+    "The log turns the product into a sum, and each power into a factor in front of a log. Then mind "
+    "the sign, and take the mean over every entry.",
 ])
 def check_bernoulli_nll(bernoulli_nll):
     """bernoulli_nll(p, y) -> mean over all entries of −log P(y | p), y in {0, 1}, p in (0, 1)."""
