@@ -18,6 +18,7 @@ import numpy as np
 
 from .core import Layer, describe_object, require_instance
 from .layers import Sequential
+from .losses import require_loss
 
 TOLERANCE = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-2}
 STEP = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-2}
@@ -380,16 +381,6 @@ def check_model(model, loss_fn, x, y, h=None, tol=None, sample=200, seed=0):
         rows += check_layer(layer, layer_input, name=name, h=h, tol=tol, sample=sample, seed=seed).rows
     rows.append(_check_loss(loss_fn, x, y, h, tol))
     return GradCheckReport(rows)
-
-
-def require_loss(loss_fn, who):
-    """Refuse a loss class, or anything without forward/backward, with the cure."""
-    if isinstance(loss_fn, type):
-        raise ValueError(f"{who} got the class {loss_fn.__name__}, not a loss object: "
-                         f"create one with {loss_fn.__name__}().")
-    if not (callable(getattr(loss_fn, "forward", None)) and callable(getattr(loss_fn, "backward", None))):
-        raise ValueError(f"{who} needs a loss such as bp.SoftmaxCrossEntropy() (with forward and backward), "
-                         f"got {describe_object(loss_fn)}.")
 
 
 def _check_loss(loss_fn, prediction, target, h, tol):
