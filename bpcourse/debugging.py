@@ -49,6 +49,25 @@ def digits():
     return datasets.digits(seed=0)
 
 
+def digits_mlp(seed):
+    """The recipe's network: an MLP 64 → 64 → 64 → 10 with leaky ReLUs, He init drawn from ``seed``."""
+    return mlp([64, 64, 64, 10], np.random.default_rng(seed), activation=LeakyReLU)
+
+
+def sgd_val_loss(lr, seed, steps=100, batch_size=32):
+    """Train ``digits_mlp(seed)`` with SGD (momentum 0.9) at ``lr`` for ``steps`` steps; return its
+    validation loss, or inf if the run diverged (NaN or inf loss)."""
+    splits, model = digits(), digits_mlp(seed)
+    run = train_steps(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=lr, momentum=0.9), splits.train,
+                      steps, batch_size, np.random.default_rng(seed))
+    if run.diverged_at is not None:
+        return float("inf")
+    model.eval()
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = SoftmaxCrossEntropy().forward(model.forward(splits.val[0]), splits.val[1])
+    return loss if np.isfinite(loss) else float("inf")
+
+
 def _minibatches(x, y, batch_size, rng):
     """Endless mini-batches: the data reshuffled every epoch."""
     while True:
@@ -133,8 +152,8 @@ CURVES = {
 }
 
 # name -> how its run differs from the healthy one (an MLP 64-64-64-10 with leaky ReLUs, SGD with
-# momentum 0.9, learning rate 0.05, batches of 32, the whole training set, 300 steps)
-HEALTHY = dict(train_size=None, label_noise=0.0, batch_size=32, lr=0.05, steps=300)
+# momentum 0.9, learning rate 0.05, batches of 32, the whole training set, 200 steps)
+HEALTHY = dict(train_size=None, label_noise=0.0, batch_size=32, lr=0.05, steps=200)
 SETTINGS = {
     "healthy": {},
     "lr_too_high": dict(lr=0.25),
@@ -161,7 +180,7 @@ def curve_run(name, seed=0):
         x, y = datasets.few_per_class(x, y, s["train_size"] // 10, seed=seed)
         redraw = rng.random(len(y)) < s["label_noise"]
         y = np.where(redraw, rng.integers(0, 10, len(y)), y)
-    model = mlp([64, 64, 64, 10], np.random.default_rng(seed), activation=LeakyReLU)
+    model = digits_mlp(seed)
     optimizer = SGD(model.parameters(), lr=s["lr"], momentum=0.9)
     return train_steps(model, SoftmaxCrossEntropy(), optimizer, (x, y), s["steps"], s["batch_size"], rng,
                        val=splits.val)

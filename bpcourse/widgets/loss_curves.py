@@ -6,11 +6,13 @@ diagnosis for each; the widget says right (with the cause and the cure) or what 
 The runs are ``debugging.curve_run``; the judging is the plain function ``judge``.
 """
 import ipywidgets as W
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from ..challenges import Challenge, register
 from ..debugging import CURVES, curve_run
-from .base import Explorer, View, new_figure, png
+from .base import Explorer, View, png
 
 __all__ = ["loss_curve_quiz"]
 
@@ -65,15 +67,18 @@ def _draw(ax, run, title, reference=None):
         ax.annotate(f"loss = {run.train[-1]} at step {run.diverged_at}", (run.diverged_at, Y_LIMITS[1]),
                     xytext=(8, -12), textcoords="offset points", ha="left", fontsize=8)
     ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())         # (minor log ticks triple the drawing time)
     ax.set_ylim(*Y_LIMITS)
-    ax.set_xlim(0, 300)
+    ax.set_xlim(0, len(reference.train) if reference is not None else len(run.train))
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
 
 
 def quiz_figure():
     """The five curves and the healthy run, one panel each."""
-    fig, axes = new_figure(2, 3, figsize=(11, 6), sharey=True)
+    with plt.ioff():                                   # shown through the widget's Image only
+        fig, axes = plt.subplots(2, 3, figsize=(11, 6), sharey=True)
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.95, bottom=0.17, hspace=0.4, wspace=0.06)
     healthy = curve_run("healthy")
     for ax, (i, name) in zip(axes.flat, enumerate(ORDER, start=1)):
         _draw(ax, curve_run(name), f"curve {i}", reference=healthy)
@@ -81,7 +86,7 @@ def quiz_figure():
     for ax in axes[:, 0]:
         ax.set_ylabel("loss (log scale)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=9, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     return fig
 
 
