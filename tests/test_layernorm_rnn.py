@@ -233,3 +233,33 @@ def test_rnn_trains_with_bp_fit_and_sequential():
     history = bp.fit(model, bp.MSELoss(), bp.Adam(model.parameters(), lr=0.01), (x, y), epochs=15,
                      batch_size=32, rng=rng, progress=False)
     assert history.train_loss[-1] < 0.3 * history.train_loss[0]
+
+
+# -- the lesson's recurrent experiments (bpcourse.rnn_training) ------------------------------------
+
+def test_running_sum_targets_and_spectral_radius():
+    from bpcourse.rnn_training import running_sum, spectral_radius
+    x, y = running_sum(3, 4, np.random.default_rng(0))
+    assert x.shape == (3, 4, 1) and y.shape == (3, 1)
+    np.testing.assert_allclose(y[:, 0], [sum(row) / 2 for row in x[:, :, 0]])      # sum / sqrt(4)
+    rotation = np.array([[0.0, -1.5], [1.5, 0.0]])                               # eigenvalues ±1.5i
+    assert spectral_radius(rotation) == pytest.approx(1.5)
+    assert spectral_radius(np.full((2, 2), np.nan)) == float("inf")
+
+
+def test_gradient_through_time_is_relative_to_the_last_step():
+    from bpcourse.rnn_training import gradient_through_time
+    r = gradient_through_time(1.0, steps=12, seed=3)
+    assert r.shape == (12,) and r[0] == 1.0
+
+
+def test_clipped_training_is_paired_and_an_explosion_stops_the_run():
+    """The same seed gives the same weights and batches whatever the clipping (the runs are paired);
+    the norms are logged before clipping; a run whose loss passes 1e6 stops there."""
+    from bpcourse import rnn_training
+    plain = rnn_training.train_running_sum(0.3, None, seed=0, steps=150)
+    clipped = rnn_training.train_running_sum(0.3, 1.0, seed=0, steps=20)
+    assert plain.losses[0] == clipped.losses[0] and plain.norms[0] == clipped.norms[0] > 1.0
+    assert plain.exploded and len(plain.losses) < 150 and not plain.losses[-1] < 1e6
+    assert np.all(plain.losses[:-1] < 1e6) and len(plain.norms) == len(plain.losses) - 1
+    assert not clipped.exploded and len(clipped.losses) == len(clipped.norms) == len(clipped.radius) == 20

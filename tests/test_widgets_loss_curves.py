@@ -93,3 +93,51 @@ def test_overfitting_run_memorises_while_validation_turns_up():
     run = curve_run("overfitting")
     assert tail(run).mean() < 0.02
     assert run.val[-1] > 1.2 * run.val.min() and run.val.argmin() < len(run.val) // 2
+
+
+# -- the recipe's helpers (bpcourse.debugging) ---------------------------------------------------
+
+def test_train_steps_records_every_step_and_stops_at_the_first_nan():
+    from bpcourse import debugging
+    model = debugging.digits_mlp(0)
+    run = debugging.train_steps(model, bp.SoftmaxCrossEntropy(), bp.SGD(model.parameters(), lr=5.0, momentum=0.9),
+                                debugging.digits().train, 300, 32, np.random.default_rng(0))
+    assert run.diverged_at == len(run.train) < 300 and np.all(np.isfinite(run.train[:-1]))
+
+
+def test_forgetting_zero_grad_accumulates_the_gradients():
+    """Two steps at lr 0 (nothing moves): with zero_grad the gradient is the last batch's, without it the sum."""
+    from bpcourse import debugging
+    x, y = debugging.digits().train
+    grads = {}
+    for zero in (True, False):
+        model = debugging.digits_mlp(1)
+        debugging.train_steps(model, bp.SoftmaxCrossEntropy(), bp.SGD(model.parameters(), lr=0.0), (x[:8], y[:8]),
+                              2, 8, np.random.default_rng(0), zero_grad=zero)
+        grads[zero] = model.parameters()[0].grad.copy()
+    np.testing.assert_allclose(grads[False], 2 * grads[True], rtol=1e-10)   # the same batch twice
+
+
+def test_range_test_raises_the_learning_rate_geometrically_and_starts_from_the_untrained_loss():
+    from bpcourse import debugging
+    splits = debugging.digits()
+    model = debugging.digits_mlp(3)
+    untrained = debugging.digits_mlp(3)
+    opt = bp.SGD(model.parameters(), lr=1.0, momentum=0.9)
+    lrs, losses = debugging.lr_range_test(model, bp.SoftmaxCrossEntropy(), opt, splits.train,
+                                          rng=np.random.default_rng(5), lr_min=1e-3, lr_max=1.0, steps=31)
+    np.testing.assert_allclose(lrs, np.logspace(-3, 0, 31)[:len(lrs)])
+    first = next(bp.data.batches(*splits.train, 64, rng=np.random.default_rng(5)))
+    assert losses[0] == pytest.approx(bp.SoftmaxCrossEntropy().forward(untrained.forward(first[0]), first[1]))
+    assert opt.param_groups[0]["lr"] == pytest.approx(lrs[-1])
+
+
+def test_overfit_one_batch_and_sgd_val_loss():
+    from bpcourse import debugging
+    x, y = debugging.digits().train
+    model = debugging.digits_mlp(2)
+    losses = debugging.overfit_one_batch(model, bp.SoftmaxCrossEntropy(), bp.Adam(model.parameters(), lr=0.01),
+                                         x[:8], y[:8], steps=100)
+    assert len(losses) == 100 and losses[-1] < 0.01 * losses[0]
+    assert debugging.sgd_val_loss(50.0, seed=0) == float("inf")
+    assert debugging.sgd_val_loss(0.05, seed=0) < 1.0
