@@ -36,6 +36,8 @@ LOOK_AGAIN = {      # true shape -> what to look at, for a wrong diagnosis (neve
     "overfitting": "two curves tell different stories here: compare the dashed validation loss with the "
                    "training loss after step 50.",
 }
+MADE_BY = {"overfitting": " (This run trains on 100 images, 30 % of them relabelled at random: memorising "
+                           "wrong labels is what turns the validation loss upward.)"}
 Y_LIMITS = (1e-3, 30.0)
 
 register(Challenge(
@@ -50,7 +52,7 @@ def judge(curve, diagnosis):
     if diagnosis in (None, UNANSWERED):
         return "open", ""
     if diagnosis == CHOICES[truth]:
-        return "right", f"✓ {CHOICES[truth]}. {CURVES[truth]}"
+        return "right", f"✓ {CHOICES[truth]}. {CURVES[truth]}{MADE_BY.get(truth, '')}"
     return "wrong", f"✗ not {diagnosis}. Look again: {LOOK_AGAIN[truth]}"
 
 
