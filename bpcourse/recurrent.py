@@ -19,7 +19,8 @@ NONLINEARITIES = ("tanh", "relu")
 
 
 class RNN(Layer):
-    """A single-layer Elman RNN over batch-first sequences (PyTorch's ``nn.RNN`` with one bias).
+    """A single-layer Elman RNN over batch-first sequences: PyTorch's ``nn.RNN(batch_first=True)``
+    with one bias vector instead of two, returning the hidden states only.
 
     x: (N, T, input_size) -> all hidden states (N, T, hidden_size), or with
     ``return_sequences=False`` only the last one, h_T: (N, hidden_size).
