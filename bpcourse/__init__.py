@@ -5,6 +5,8 @@
 from .core import Layer, Parameter
 from .layers import (BatchNorm1d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Residual,
                      Sequential, Sigmoid, Tanh)
+from .layers import LayerNorm
+from .recurrent import RNN
 from .losses import BCEWithLogits, L1, L2, MSELoss, SoftmaxCrossEntropy, log_softmax, softmax
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from .optim import (SGD, Adagrad, Adam, AdamW, CosineAnnealingLR, RMSprop, StepLR,
