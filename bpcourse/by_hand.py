@@ -3,20 +3,22 @@
 Linear → BatchNorm → tanh → Linear → softmax cross-entropy, each line of ``FORWARD`` one
 intermediate (N samples, D inputs, H hidden units, C classes):
 
-    hprebn = x @ W1 + b1                      (N, H)
-    bnmeani = hprebn.mean(axis=0, keepdims=True)   (1, H)
+    hprebn = x @ W1 + b1                                  (N, H)
+    bnmeani = hprebn.mean(axis=-2, keepdims=True)         (1, H)
     ...
-    loss = -logprobs[np.arange(len(y)), y].mean()  a number
+    loss = -logprobs[..., np.arange(len(y)), y].mean(axis=-1)
 
-``forward`` returns every intermediate by name. ``numerical_gradient`` differentiates the loss
-with respect to any one of them by centred differences: nudge that intermediate, recompute
-everything computed from it, hold everything else fixed. That is exactly the gradient a
-backward pass must produce for it, so each hand-written step can be checked on its own.
+Axes count from the end (axis=-2 is the batch axis), so the same lines also run on a stack of
+nudged copies. ``forward`` returns every intermediate by name. ``numerical_gradient``
+differentiates the loss with respect to any one of them by centred differences: nudge that
+intermediate, recompute everything computed from it, hold everything else fixed. That is exactly
+the gradient a backward pass must produce for it, so each hand-written step can be checked alone
+(``report``).
 """
 import numpy as np
 
 from .gradcheck import rel_error
-from .layers import BatchNorm1d, Linear, Sequential, Tanh
+from .layers import Tanh
 from .models import mlp
 from .train import Callback
 
@@ -26,24 +28,24 @@ PARAMETERS = ("W1", "b1", "gamma", "beta", "W2", "b2")
 
 # name, forward formula (numpy; evaluated with the earlier intermediates, x, y and the parameters)
 FORWARD = [
-    ("hprebn", "x @ W1 + b1"),                                   # (N, H)  Linear 1
+    ("hprebn", "x @ W1 + b1"),                                    # (N, H)  Linear 1
     ("bnmeani", "hprebn.mean(axis=-2, keepdims=True)"),           # (1, H)  batch norm ...
-    ("bndiff", "hprebn - bnmeani"),                              # (N, H)
-    ("bndiff2", "bndiff ** 2"),                                  # (N, H)
+    ("bndiff", "hprebn - bnmeani"),                               # (N, H)
+    ("bndiff2", "bndiff ** 2"),                                   # (N, H)
     ("bnvar", "bndiff2.mean(axis=-2, keepdims=True)"),            # (1, H)  biased, as in training
-    ("bnvar_inv", "(bnvar + eps) ** -0.5"),                      # (1, H)
-    ("bnraw", "bndiff * bnvar_inv"),                             # (N, H)
-    ("hpreact", "gamma * bnraw + beta"),                         # (N, H)  ... scale and shift
-    ("h", "np.tanh(hpreact)"),                                   # (N, H)  tanh
-    ("logits", "h @ W2 + b2"),                                   # (N, C)  Linear 2
+    ("bnvar_inv", "(bnvar + eps) ** -0.5"),                       # (1, H)
+    ("bnraw", "bndiff * bnvar_inv"),                              # (N, H)
+    ("hpreact", "gamma * bnraw + beta"),                          # (N, H)  ... scale and shift
+    ("h", "np.tanh(hpreact)"),                                    # (N, H)  tanh
+    ("logits", "h @ W2 + b2"),                                    # (N, C)  Linear 2
     ("logit_maxes", "logits.max(axis=-1, keepdims=True)"),        # (N, 1)  softmax ...
-    ("norm_logits", "logits - logit_maxes"),                     # (N, C)
-    ("counts", "np.exp(norm_logits)"),                           # (N, C)
+    ("norm_logits", "logits - logit_maxes"),                      # (N, C)
+    ("counts", "np.exp(norm_logits)"),                            # (N, C)
     ("counts_sum", "counts.sum(axis=-1, keepdims=True)"),         # (N, 1)
-    ("counts_sum_inv", "counts_sum ** -1"),                      # (N, 1)
-    ("probs", "counts * counts_sum_inv"),                        # (N, C)  ... cross-entropy
-    ("logprobs", "np.log(probs)"),                               # (N, C)
-    ("loss", "-logprobs[..., np.arange(len(y)), y].mean(axis=-1)"),          # a number
+    ("counts_sum_inv", "counts_sum ** -1"),                       # (N, 1)
+    ("probs", "counts * counts_sum_inv"),                         # (N, C)  ... cross-entropy
+    ("logprobs", "np.log(probs)"),                                # (N, C)
+    ("loss", "-logprobs[..., np.arange(len(y)), y].mean(axis=-1)"),  # a number
 ]
 INTERMEDIATES = [name for name, _ in FORWARD[:-1]]
 _CODE = {name: compile(formula, name, "eval") for name, formula in FORWARD}

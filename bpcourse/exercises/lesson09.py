@@ -19,6 +19,7 @@ from .. import by_hand
 from ..data import digits
 from ..gradcheck import rel_error
 from ..layers import BatchNorm1d, Sequential
+from ..losses import SoftmaxCrossEntropy
 from ..train import fit
 
 LESSON = "09_backprop_by_hand"
@@ -61,10 +62,6 @@ def _shown(values):
 def _describe(values):
     (n, d), (h, c) = values["x"].shape, values["W2"].shape
     return f"N={n}, D={d}, H={h}, C={c}"
-
-
-def _numeric(values, names, sample=None, rng=None):
-    return by_hand.numerical_gradients(values, names, sample=sample, rng=rng)
 
 
 # -- comparing a dict of gradients, in backward order, with diagnoses -------------------------
@@ -111,21 +108,21 @@ def _specific_hint(name, got, values, numeric):
                     "d logprobs is 0 at every other class.")
     if name == "probs" and close(dn["logprobs"] * values["probs"]):
         return "d log(p)/dp = 1/p: divide by the probabilities, do not multiply."
-    if name == "norm_logits" and "counts" in dn and close(dn["counts"]):
+    if name == "norm_logits" and close(dn["counts"]):
         return "that is d counts passed straight through: counts = exp(norm_logits) has a local derivative too."
-    if name == "hpreact" and "h" in dn:
+    if name == "hpreact":
         if close(dn["h"]):
             return "that is dh passed straight through: multiply by tanh's local derivative."
         if close((1 - values["hpreact"] ** 2) * dn["h"]):
             return "tanh'(u) = 1 − tanh(u)²: square the tanh's output h, not its input hpreact."
-    if name == "bnvar" and "bnvar_inv" in dn and close(-0.5 * (values["bnvar"] + by_hand.EPS) ** -0.5 * dn["bnvar_inv"]):
+    if name == "bnvar" and close(-0.5 * (values["bnvar"] + by_hand.EPS) ** -0.5 * dn["bnvar_inv"]):
         return "power rule: d v^k/dv = k·v^(k−1); here k = −1/2, so the exponent becomes −3/2."
     if name == "bndiff2" and n > 1:
         ratio = float(np.sum(got * dn["bndiff2"]) / max(np.sum(dn["bndiff2"] ** 2), 1e-300))
         if np.isclose(ratio, n / (n - 1), rtol=1e-6):
             return ("bnvar is the mean over the N rows (the biased variance, which batch norm uses in "
                     "training): each row's share is 1/N, not 1/(N − 1).")
-    if name == "hprebn" and "bnmeani" in dn and "bndiff" in dn and close(dn["bndiff"] + dn["bnmeani"]):
+    if name == "hprebn" and close(dn["bndiff"] + dn["bnmeani"]):
         return "bnmeani is a mean over the N rows: each row receives 1/N of its gradient, not all of it."
     return None
 
@@ -199,7 +196,7 @@ def _stage(student_fn, what, names, args_of, seed, cases=3):
     worst = 0.0
     for _ in range(cases):
         values = _random_case(rng)
-        numeric = _numeric(values, names)
+        numeric = by_hand.numerical_gradients(values, names)
         got = call(student_fn, *args_of(values), what=what)
         worst = max(worst, _compare(got, values, names, numeric, what, _describe(values)))
     return worst
@@ -211,7 +208,8 @@ def _stage(student_fn, what, names, args_of, seed, cases=3):
     "Two layers you know from lesson 02: logits = h @ W2 + b2 is a Linear layer, h = tanh(hpreact) an "
     "activation. Each gradient has the shape of what it is the gradient of.",
     "dh (N, H) is a product of dlogits (N, C) and W2 (H, C): which one is transposed? dW2 (H, C) sums "
-    "over the samples; db2 adds up the rows. tanh'(u) = 1 − tanh(u)²: which intermediate already holds tanh(hpreact)?",
+    "over the samples; db2 adds up the rows. tanh'(u) = 1 − tanh(u)²: which intermediate already "
+    "holds tanh(hpreact)?",
 ])
 def check_head_backward(head_backward):
     """head_backward(dlogits, c) -> {"dh", "dW2", "db2", "dhpreact"}, against numerical gradients."""
@@ -267,7 +265,7 @@ def check_backward_by_hand(backward_by_hand):
     for kind in ("random", "random", "digits"):
         values = _random_case(rng) if kind == "random" else _digits_case(rng)
         sample = None if kind == "random" else 40                  # 40 entries of each array: quick
-        numeric = _numeric(values, by_hand.BACKWARD, sample=sample, rng=rng)
+        numeric = by_hand.numerical_gradients(values, by_hand.BACKWARD, sample=sample, rng=rng)
         got = call(backward_by_hand, _shown(values), what="backward_by_hand(c)")
         case = _describe(values) + (" (a mini-batch of digits)" if kind == "digits" else "")
         worst = max(worst, _compare(got, values, by_hand.BACKWARD, numeric, "backward_by_hand(c)", case))
@@ -336,7 +334,7 @@ class _Watched(Sequential):
 
 
 def _state(model):
-    lin1, bn, _, lin2 = model.layers
+    bn = model.layers[1]
     return {**by_hand.params_of(model), "running_mean": bn.running_mean.copy(), "running_var": bn.running_var.copy()}
 
 
@@ -382,7 +380,6 @@ def _train_scenario(train_loop, init_seed, shuffle_seed):
 
 def _evaluate(state, init_seed, x, y):
     """(loss, accuracy) of the returned state, computed here: the lesson's network in eval mode."""
-    from ..losses import SoftmaxCrossEntropy
     model = by_hand.load_params(by_hand.network(np.random.default_rng(init_seed)), state)
     model[1].running_mean, model[1].running_var = state["running_mean"], state["running_var"]
     model.eval()

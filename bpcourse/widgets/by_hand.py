@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from .. import by_hand
@@ -77,6 +78,7 @@ def walkthrough_view(batch=1, gamma=1, step=0):
                        fontsize=10)
         hist.set_xlabel("gradient entry")
         hist.locator_params(axis="x", nbins=5)
+        hist.yaxis.set_major_locator(MaxNLocator(integer=True))
         hist.set_ylabel("how many entries")
     else:
         hist.text(0.5, 0.5, "Press Step ▶ to start\nat the loss", ha="center", va="center", fontsize=11)
@@ -123,7 +125,8 @@ class Walkthrough(Stepper):
 def backward_walkthrough():
     """Step through the whole backward pass of the lesson's network on one mini-batch of digits."""
     controls = {
-        "batch": W.Dropdown(options=list(range(1, BATCHES + 1)), value=1, description="mini-batch"),
+        "batch": W.Dropdown(options=list(range(1, BATCHES + 1)), value=1, description="mini-batch",
+                            style={"description_width": "initial"}, layout=W.Layout(width="160px")),
         "gamma": W.SelectionSlider(options=GAMMAS, value=1, description="BatchNorm scale γ",
                                    continuous_update=False, style={"description_width": "initial"},
                                    layout=W.Layout(width="380px")),
