@@ -249,12 +249,12 @@ def test_bn_stub_and_broken_answers():
 
 @pytest.mark.parametrize("seed", [0, 1, 12345])
 def test_the_measured_answer_is_what_the_lesson_teaches(seed):
-    """Sigmoid networks vanish whatever the init; ReLU+Xavier (flat ratio, small gradients), tanh+Xavier and
-    sigmoid+batch norm do not; a large init explodes rather than vanishes — on any weights (hidden cases)."""
+    """Sigmoid vanishes with half Xavier's or twice He's weights; ReLU with small weights (flat ratio, small
+    gradients), tanh with large ones (it grows), sigmoid with batch norm and ReLU with skip connections do
+    not — far from the 1/100 threshold, on any weights (the hidden cases draw other seeds)."""
     ratios = {k: lesson05.measure_config(kw, seed) for k, (_, kw) in lesson05.VANISH_CONFIGS.items()}
-    assert ratios["A"] < 1e-6 and ratios["D"] < 1e-6
-    assert 0.3 < ratios["B"] < 10 and 0.1 < ratios["C"] < 10 and ratios["E"] > 0.1
-    assert ratios["F"] > 100
+    assert ratios["A"] < 1e-8 and ratios["D"] < 1e-4
+    assert 0.5 < ratios["B"] < 10 and ratios["C"] > 3 and ratios["E"] > 0.1 and ratios["F"] > 0.1
 
 
 @pytest.mark.parametrize("answer", [{"A", "D"}, ["a", "d"], "A, D", ("D", "A")])
@@ -263,12 +263,12 @@ def test_vanish_right_answers(answer):
 
 
 @pytest.mark.parametrize("answer, words", [
-    ({"A"}, "He's larger weights"),      # missed D: He init does not rescue sigmoid
-    ({"D"}, "at most 0.25"),             # missed A
+    ({"A"}, "flat tails"),               # missed D: a larger init does not rescue sigmoid
+    ({"D"}, "0.5 × 0.24"),               # missed A
     ({"A", "B", "D"}, "same number of shrinking steps"),
-    ({"A", "D", "F"}, "EXPLODE"),
+    ({"A", "C", "D"}, "grows backwards"),
     ({"A", "D", "E"}, "batch norm"),
-    ({"A", "C", "D"}, "tanh"),
+    ({"A", "D", "F"}, "identity path"),
 ])
 def test_vanish_wrong_answers_explain(answer, words):
     verdict = bp.exercises.check_which_vanish(lambda: answer)

@@ -222,28 +222,30 @@ def check_batchnorm_backward(batchnorm_backward):
 
 # letter -> (description, make_mlp keyword arguments); all measured on the same digits batch
 VANISH_CONFIGS = {
-    "A": ("20 layers, sigmoid, Xavier init", dict(depth=20, activation="sigmoid", init="xavier")),
-    "B": ("20 layers, ReLU, Xavier init", dict(depth=20, activation="relu", init="xavier")),
-    "C": ("20 layers, tanh, Xavier init", dict(depth=20, activation="tanh", init="xavier")),
-    "D": ("20 layers, sigmoid, He init", dict(depth=20, activation="sigmoid", init="he")),
-    "E": ("20 layers, sigmoid, Xavier init, batch norm", dict(depth=20, activation="sigmoid", init="xavier",
-                                                              batchnorm=True)),
-    "F": ("20 layers, tanh, large init (std 1)", dict(depth=20, activation="tanh", init="large")),
+    "A": ("20 layers, sigmoid, Xavier init × 0.5", dict(depth=20, activation="sigmoid", init="xavier", scale=0.5)),
+    "B": ("20 layers, ReLU, He init × 0.5", dict(depth=20, activation="relu", init="he", scale=0.5)),
+    "C": ("20 layers, tanh, Xavier init × 2", dict(depth=20, activation="tanh", init="xavier", scale=2.0)),
+    "D": ("20 layers, sigmoid, He init × 2", dict(depth=20, activation="sigmoid", init="he", scale=2.0)),
+    "E": ("20 layers, sigmoid, He init, batch norm", dict(depth=20, activation="sigmoid", init="he", batchnorm=True)),
+    "F": ("20 layers, ReLU, He init, residual connections", dict(depth=20, activation="relu", init="he",
+                                                                 residual=True)),
 }
 VANISH_THRESHOLD = 1e-2
 
 WHY = {
-    "A": "sigmoid's slope is at most 0.25, and Xavier's weights have a gain of about 1, so every layer "
-         "multiplies the gradient by about 0.24",
-    "B": "with ReLU and Xavier, the signal shrinks forward and the gradient shrinks backward by the same "
+    "A": "half of Xavier's weights halve the gain: each sigmoid layer multiplies the gradient by about "
+         "0.5 × 0.24 ≈ 0.12",
+    "B": "with ReLU, weights below He's shrink the signal forward and the gradient backward by the same "
          "factor per layer; a weight gradient h_(l−1)ᵀ·δ_l carries the same number of shrinking steps at "
          "every layer, so the first is about as large as the last (all of them are small)",
-    "C": "tanh has slope ≈ 1 near 0, and Xavier keeps the signal's scale in both directions",
-    "D": "He's larger weights (gain √2) do not make up for sigmoid's slope of at most 0.25: about 0.3 per layer",
-    "E": "batch norm divides by the pre-activations' batch standard deviation (about 0.2 here), which "
+    "C": "twice Xavier's weights give tanh a gain of 2, times slopes that stay near 1 for the units that "
+         "are not saturated: the gradient grows backwards, it does not vanish",
+    "D": "twice He's weights give a gain of about 2.8, but sigmoid's slopes — at most 0.25, and lower as "
+         "units start to saturate in the flat tails — keep the product near 0.5 per layer",
+    "E": "batch norm divides by the pre-activations' batch standard deviation whatever the init, which "
          "multiplies the backward signal by about 5 and makes up for sigmoid's slope",
-    "F": "a large init makes the gradient EXPLODE backwards (ratio ≫ 1), even though tanh saturates: "
-         "large weights multiply it at every layer",
+    "F": "the identity path hands the gradient back unchanged through every block: the stream grows on the "
+         "way forward, but the first layer's gradient is not small",
 }
 
 
@@ -276,10 +278,10 @@ def _letters(answer):
 @exercise("ex05_which_vanish", LESSON, "which configurations vanish", hints=[
     "A gradient vanishes when each layer multiplies it by less than 1 on average: look at the activation's "
     "largest slope and at the size of the weights the init draws.",
-    "Sigmoid's slope is at most 0.25 whatever the init; tanh's and ReLU's slope is 1 where active. The "
-    "criterion is a RATIO, first layer over last: ask whether a configuration makes the first layer's "
-    "gradient smaller than the last's, not whether all gradients are small. A huge init saturates tanh but "
-    "multiplies the gradient by large weights; batch norm divides by each layer's batch std.",
+    "Per layer, the gradient is multiplied by the weights' gain (√(n·Var W), 1 for Xavier, √2 for He) times "
+    "the activation's slope (sigmoid: at most 0.25, and less when saturated; tanh and ReLU: 1 where active). "
+    "The criterion is a RATIO, first layer over last: a scale that shrinks the forward signal as much as the "
+    "backward one leaves it near 1. Batch norm divides by each layer's batch std; a skip path adds 1.",
 ])
 def check_which_vanish(which_vanish):
     """which_vanish() -> the set of letters of VANISH_CONFIGS whose first-layer gradient is < 1/100 of the last's."""
