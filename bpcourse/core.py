@@ -112,7 +112,12 @@ class Layer:
         return value
 
     def _check_dout(self, dout, expected_shape):
-        dout = np.asarray(dout)
+        if type(dout) is not np.ndarray or dout.dtype.kind != "f":
+            dout = np.asarray(dout)
+            if dout.dtype.kind in "iub":             # whole numbers: the layer's floats
+                dout = dout.astype(getattr(self, "dtype", np.float64))
+            elif dout.dtype.kind != "f":
+                raise ValueError(f"{self!r}.backward() expected a float array dout, got dtype {dout.dtype}.")
         if dout.shape != tuple(expected_shape):
             raise ValueError(
                 f"{self!r}.backward() expected dout of shape {tuple(expected_shape)} "
@@ -130,21 +135,20 @@ def check_array(layer, x, ndim=None, features=None, dtype=None):
             and (ndim is None or x.ndim == ndim) and (features is None or x.shape[-1] == features)):
         return x                                     # the common case, kept cheap: it runs every step
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+    if x.dtype.kind not in "biuf":
         raise ValueError(f"{layer!r} expected a numeric array, got dtype {x.dtype}.")
     if x.size == 0 or (x.ndim > 0 and x.shape[0] == 0):
         raise ValueError(f"{layer!r} got an empty batch of shape {x.shape}: need at least one sample.")
-    if ndim is not None and x.ndim != ndim or features is not None and x.shape[-1] != features:
+    if (ndim is not None and x.ndim != ndim) or (features is not None and (x.ndim == 0 or x.shape[-1] != features)):
         want = "(N, " + ("?" if features is None else str(features)) + ")" if ndim in (None, 2) else f"{ndim}-D"
-        raise ValueError(f"{layer!r} expected input of shape {want}, got {x.shape}.")
-    if dtype is not None:
-        if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
-            x = x.astype(dtype)
-        elif x.dtype != dtype:
-            raise ValueError(
-                f"{layer!r} holds {np.dtype(dtype)} parameters but got {x.dtype} input: "
-                f"convert it with x.astype(np.{np.dtype(dtype)})."
-            )
+        one = (f" For one sample, add the batch axis: x.reshape(1, {x.shape[0]})."
+               if ndim == 2 and x.ndim == 1 and (features is None or x.shape[0] == features) else "")
+        raise ValueError(f"{layer!r} expected input of shape {want}, got {x.shape}.{one}")
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64 if dtype is None else dtype)        # whole numbers become floats
+    elif dtype is not None and x.dtype != dtype:
+        raise ValueError(f"{layer!r} holds {np.dtype(dtype)} parameters but got {x.dtype} input: "
+                         f"convert it with x.astype(np.{np.dtype(dtype)}).")
     return x
 
 
