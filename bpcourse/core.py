@@ -17,7 +17,10 @@ class Parameter:
     """
 
     def __init__(self, data, name="", trainable=True):
-        self.data = np.asarray(data)
+        data = as_array(data, f"Parameter {name}".strip())
+        if data.dtype.kind not in "biuf":
+            raise ValueError(f"Parameter {name} holds numbers, got dtype {data.dtype}.".replace("  ", " "))
+        self.data = data if data.dtype.kind == "f" else data.astype(np.float64)   # an optimizer needs floats
         self.grad = np.zeros_like(self.data)
         self.name = name
         self.trainable = trainable
@@ -126,6 +129,15 @@ class Layer:
         return dout
 
 
+def as_array(x, who):
+    """``np.asarray(x)``, with a sentence instead of numpy's error for a ragged nested list."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError):
+        raise ValueError(f"{who} expected an array of numbers, got {describe_object(x)} that numpy cannot "
+                         f"turn into one (rows of different lengths?).") from None
+
+
 def check_array(layer, x, ndim=None, features=None, dtype=None):
     """Validate a layer's input: a finite-size floating array of the right shape and dtype.
 
@@ -134,7 +146,7 @@ def check_array(layer, x, ndim=None, features=None, dtype=None):
     if (type(x) is np.ndarray and x.dtype.kind == "f" and x.size and (dtype is None or x.dtype == dtype)
             and (ndim is None or x.ndim == ndim) and (features is None or x.shape[-1] == features)):
         return x                                     # the common case, kept cheap: it runs every step
-    x = np.asarray(x)
+    x = as_array(x, repr(layer))
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{layer!r} expected a numeric array, got dtype {x.dtype}.")
     if x.size == 0 or (x.ndim > 0 and x.shape[0] == 0):

@@ -7,6 +7,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .core import as_array
+
 Splits = namedtuple("Splits", "train val test")
 Splits.__doc__ = "Train, validation and test sets, each an (x, y) tuple."
 
@@ -99,7 +101,7 @@ def count(value, name, who, minimum=1):
 def batches(x, y, batch_size, shuffle=True, rng=None, drop_last=False):
     """Yield (x_batch, y_batch) covering the data once; the last batch may be smaller
     (``drop_last=True`` skips it, e.g. for BatchNorm, which needs 2 samples or more)."""
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_array(x, "batches"), as_array(y, "batches")
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"batches needs arrays with one row per sample, got shapes {x.shape} and {y.shape}.")
     n = len(x)

@@ -12,11 +12,12 @@ watches every kinked layer's side of the kink and skips (and counts) such
 entries instead of failing a correct layer.
 """
 import numbers
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
 
-from .core import Layer, describe_object, require_instance
+from .core import Layer, as_array, describe_object, require_instance
 from .layers import Sequential
 from .losses import require_loss
 
@@ -35,7 +36,7 @@ def _step(x, h, who):
 
 def _nudgeable(x, who):
     """``x`` as an array that a gradient check can nudge in place: float32 or float64."""
-    x = np.asarray(x)
+    x = as_array(x, who)
     if x.dtype not in STEP:
         if x.dtype.kind in "iub":
             raise ValueError(f"{who} nudges x by a small step h, which a {x.dtype} array cannot hold "
@@ -82,18 +83,22 @@ def _centred(f_at, h, watch=None, base=None, richardson=False):
     return estimates[0] if len(estimates) == 1 else (4 * estimates[1] - estimates[0]) / 3
 
 
-def _differences(f, x, h, indices, who, watch=None, richardson=False):
+def _differences(f, x, h, indices, who, watch=None, richardson=False, relative=False):
     """Centred differences of f at the given indices (all when None); the rest stay NaN.
 
-    ``watch()`` returns a snapshot of which side of its kink every kinked layer is on; an entry
-    whose nudges change the snapshot straddles a kink and is marked skipped.
+    Each entry is nudged by h, or by h·max(1, |x_i|) when ``relative`` (a step of 1e-6 is lost
+    in rounding next to x = 1e12). ``watch()`` returns a snapshot of which side of its kink every
+    kinked layer is on; an entry whose nudges change the snapshot straddles a kink and is marked
+    skipped. An entry whose nudge is lost in rounding (x + h == x) gives a warning.
     Returns (gradient, skipped mask).
     """
     grad = np.full(x.shape, np.nan) if indices is not None else np.zeros(x.shape)
     skipped = np.zeros(x.shape, bool)
+    lost = []
     base = watch() if watch is not None else None
     for i in (np.ndindex(x.shape) if indices is None else indices):
         old = x[i].copy()
+        step = h * max(1.0, abs(float(old))) if relative else h
 
         def f_at(t):
             x[i] = old + t
@@ -101,13 +106,19 @@ def _differences(f, x, h, indices, who, watch=None, richardson=False):
                 return _scalar(f(x), who, f"x{list(i)} {'+' if t > 0 else '-'} h")
 
         try:
-            value = _centred(f_at, h, watch, base, richardson)
+            value = _centred(f_at, step, watch, base, richardson)
+            if old + step == old:
+                lost.append(i)
         finally:
             x[i] = old
         if value is None:
             skipped[i], grad[i] = True, np.nan
         else:
             grad[i] = value
+    if lost:
+        warnings.warn(f"{who}: the step h = {h:g} is lost in rounding at {len(lost)} entries (first x{list(lost[0])} "
+                      f"= {float(x[lost[0]]):g} in {x.dtype}, so x + h == x there and their gradient reads 0): "
+                      f"use a larger h.", RuntimeWarning, stacklevel=3)
     return grad, skipped
 
 
@@ -281,6 +292,7 @@ def _directional_errors(loss, array, analytic, h, rng, watch, richardson, count=
     whose nudges cross a kink is left out."""
     errors, base, old = [], watch(), array.copy()
     scale = float(np.linalg.norm(analytic))
+    h = h * max(1.0, float(np.abs(old).max()))      # relative to the array's scale, as for entries
     for _ in range(count):
         v = rng.standard_normal(array.shape)
         v /= np.linalg.norm(v)
@@ -313,14 +325,15 @@ def check_layer(layer, x, name=None, h=None, tol=None, sample=500, seed=0):
     """Check ``layer.backward`` against numerical gradients for its input and every parameter.
 
     Uses L = Σ forward(x) * dout with a random dout drawn from ``seed`` (independently of x,
-    even when x was drawn from the same seed). Arrays larger than ``sample`` entries are
-    checked on that many random entries and along random directions. Entries whose
-    nudges cross a ReLU/LeakyReLU kink are skipped and counted. x: the layer's input.
+    even when x was drawn from the same seed). Each entry is nudged by h·max(1, |entry|).
+    Arrays larger than ``sample`` entries are checked on that many random entries and along
+    random directions. Entries whose nudges cross a ReLU/LeakyReLU kink are skipped and
+    counted. x: the layer's input.
     """
     require_instance(layer, Layer, "check_layer", "the layer to check, e.g. bp.Linear(4, 3, rng=rng)")
     _check_arguments("check_layer", h, tol, sample)
     rng = np.random.default_rng([seed, 0x6b9c])      # a stream of its own: never the stream x came from
-    x = np.array(x)                                  # a copy: the check nudges it
+    x = np.array(as_array(x, "check_layer"))        # a copy: the check nudges it
     if x.dtype.kind in "iub":
         x = x.astype(getattr(layer, "dtype", np.float64))
     x = _nudgeable(x, "check_layer")
@@ -350,7 +363,7 @@ def check_layer(layer, x, name=None, h=None, tol=None, sample=500, seed=0):
         rows = []
         for array_name, array, analytic in arrays:
             indices = _sample(array.shape, sample, rng)
-            numeric, skipped = _differences(loss, array, h, indices, "check_layer", watch, richardson)
+            numeric, skipped = _differences(loss, array, h, indices, "check_layer", watch, richardson, relative=True)
             directions = ()
             if indices is not None:                  # sampled: add random directions
                 directions = _directional_errors(loss, array, analytic, h, rng, watch, richardson)

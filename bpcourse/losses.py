@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .core import Layer, describe_object
+from .core import Layer, as_array, describe_object
 from .layers import sigmoid_pair
 
 
@@ -39,7 +39,7 @@ def require_loss(loss_fn, who):
 
 
 def _floating(name, a, what="prediction"):
-    a = np.asarray(a)
+    a = as_array(a, name)
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{name} expects a {what} of numbers, got dtype {a.dtype}.")
     if a.dtype.kind != "f":
@@ -51,7 +51,7 @@ def _floating(name, a, what="prediction"):
 
 def _targets(name, target, dtype):
     """Targets as an array of ``dtype``, refusing text and NaN/inf (data to repair, not to learn)."""
-    target = np.asarray(target)
+    target = as_array(target, name)
     if target.dtype.kind not in "biuf":
         raise ValueError(f"{name} expects numeric targets, got dtype {target.dtype}.")
     target = target.astype(dtype, copy=False)
@@ -103,7 +103,7 @@ def softmax(logits):
 
 def check_labels(labels, n, num_classes, who="SoftmaxCrossEntropy"):
     """Integer class labels of shape (n,) in [0, num_classes), or a ValueError saying what is wrong."""
-    labels = np.asarray(labels)
+    labels = as_array(labels, who)
     if labels.ndim == 2 and labels.shape == (n, num_classes):
         raise ValueError(f"{who} expects integer class labels of shape ({n},), got one-hot "
                          f"{labels.shape}: pass labels.argmax(axis=1).")

@@ -308,3 +308,12 @@ def test_checkers_refuse_classes_and_non_layers():
         bp.check_model(model, bp.MSELoss, x, np.zeros((4, 2)))
     with pytest.raises(ValueError, match="contains NaN"):
         bp.check_layer(bp.Tanh(), np.array([[np.nan, 1.0]]))
+
+
+def test_large_inputs_are_checked_with_a_step_to_their_scale():
+    # a fixed h = 1e-6 is lost in rounding next to 1e12: the check read 0 and failed a correct layer
+    x = np.array([[1e12, -3e9, 0.5]])
+    report = bp.check_layer(bp.Linear(3, 2, rng=np.random.default_rng(0)), x)
+    assert report, report
+    with pytest.warns(RuntimeWarning, match=r"the step h = 1e-08 is lost in rounding at 1 entries"):
+        bp.numerical_gradient(lambda v: np.sum(v.astype(np.float64) ** 2), np.array([1.0, 0.0], np.float32), h=1e-8)
