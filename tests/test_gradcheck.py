@@ -312,8 +312,21 @@ def test_checkers_refuse_classes_and_non_layers():
 
 def test_large_inputs_are_checked_with_a_step_to_their_scale():
     # a fixed h = 1e-6 is lost in rounding next to 1e12: the check read 0 and failed a correct layer
-    x = np.array([[1e12, -3e9, 0.5]])
-    report = bp.check_layer(bp.Linear(3, 2, rng=np.random.default_rng(0)), x)
-    assert report, report
+    layer = bp.Linear(3, 2, rng=np.random.default_rng(0))
+    report = bp.check_layer(layer, 1e6 * RNG.standard_normal((4, 3)))
+    assert [r.name for r in report.rows if r.error < 1e-7] == ["input", "weight"], report
+    # 1e12 next to 0.5: the loss's rounding (~1e-4) hides what 0.5's nudge changes: undecidable, not FAIL
+    report = bp.check_layer(layer, np.array([[1e12, -3e9, 0.5]]))
+    assert report and [r.name for r in report.rows if r.inconclusive] == ["input", "bias"], report
+    assert "?? inconclusive: Linear(3 → 2) input, Linear(3 → 2) bias" in repr(report)
+
+    class WrongBias(bp.Linear):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.bias.grad *= 2
+            return dx
+
+    bad = WrongBias(3, 2, rng=np.random.default_rng(0))
+    assert bp.check_layer(bad, 1e6 * RNG.standard_normal((4, 3))).first_failure.name == "bias"
     with pytest.warns(RuntimeWarning, match=r"the step h = 1e-08 is lost in rounding at 1 entries"):
         bp.numerical_gradient(lambda v: np.sum(v.astype(np.float64) ** 2), np.array([1.0, 0.0], np.float32), h=1e-8)
