@@ -217,7 +217,8 @@ class BatchNorm1d(Layer):
     x: (N, num_features) -> y = gamma * (x - mean) / sqrt(var + eps) + beta.
     Training uses the batch's mean and (biased) variance and updates running
     estimates: running = (1 - momentum) * running + momentum * batch, with the
-    unbiased variance, as PyTorch does. Evaluation uses the running estimates.
+    unbiased variance, as PyTorch does (a batch whose statistics are NaN or inf
+    gives a NaN output but leaves them as they were). Evaluation uses the running estimates.
     """
 
     min_batch = 2                                    # in training: the variance of one sample is 0
@@ -246,8 +247,9 @@ class BatchNorm1d(Layer):
                                  f"a short last batch).")
             mean, var = x.mean(axis=0), x.var(axis=0)
             m = float(self.momentum)                 # a NumPy float64 would make float32 statistics float64
-            self.running_mean = (1 - m) * self.running_mean + m * mean
-            self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
+            if np.isfinite(mean).all() and np.isfinite(var).all():   # a NaN batch must not ruin them for good
+                self.running_mean = (1 - m) * self.running_mean + m * mean
+                self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
         else:
             mean, var = self.running_mean, self.running_var
         self.inv_std = 1 / np.sqrt(var + float(self.eps))

@@ -357,3 +357,15 @@ def test_whole_number_input_becomes_float():
     assert out.dtype == np.float64 and relu.backward(np.array([[1, 1]])).tolist() == [[0.0, 1.0]]
     with pytest.raises(ValueError, match=r"For one sample, add the batch axis: x.reshape\(1, 3\)"):
         bp.Linear(3, 2, rng=RNG).forward(np.ones(3))
+
+
+def test_a_nan_batch_does_not_ruin_batchnorm_for_good():
+    layer = bp.BatchNorm1d(2)
+    layer.forward(np.array([[1.0, 2.0], [3.0, 5.0]]))
+    before = layer.running_mean.copy(), layer.running_var.copy()
+    with np.errstate(all="ignore"):
+        out = layer.forward(np.array([[np.nan, 2.0], [3.0, 1e300]]))
+    assert np.isnan(out[:, 0]).all()                      # the NaN shows where it is
+    np.testing.assert_array_equal(layer.running_mean, before[0])
+    np.testing.assert_array_equal(layer.running_var, before[1])
+    assert np.isfinite(layer.eval().forward(np.ones((1, 2)))).all()
