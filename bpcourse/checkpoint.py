@@ -23,7 +23,13 @@ def save(model, path):
     Returns the path written.
     """
     require_instance(model, Layer, "save", "the model whose parameters to save")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"save needs a file name such as 'weights.npz', got {path!r}.")
     path = _npz(path)
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: the folder {folder!r} does not exist: create it first "
+                                f"(os.makedirs({folder!r})) or choose another path.")
     np.savez(path, **{name: p.data for name, p in model.named_parameters()})
     return path
 
@@ -40,8 +46,11 @@ def load(model, path):
     if isinstance(path, (str, os.PathLike)):
         found = path if os.path.exists(path) or not os.path.exists(_npz(path)) else _npz(path)
         if not os.path.exists(found):
-            raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r} (nor {_npz(path)!r}): "
+            nor = f" (nor {_npz(path)!r})" if _npz(path) != os.fspath(path) else ""
+            raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}{nor}: "
                                     f"check the name, or write one first with bp.save(model, path).")
+    elif not hasattr(path, "read"):
+        raise ValueError(f"load needs a file name such as 'weights.npz' (or an open file), got {path!r}.")
     try:
         with np.load(found, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}

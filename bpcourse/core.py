@@ -51,6 +51,14 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
+    def __setattr__(self, name, value):
+        # layer.weight = W (an array) would drop the Parameter: no gradient, no training, silently
+        if not isinstance(value, Parameter) and isinstance(self.__dict__.get(name), Parameter):
+            raise ValueError(f"{type(self).__name__}.{name} is a Parameter: assign into its data "
+                             f"({name}.data[...] = w), or assign a Parameter (bp.Parameter(w) or another "
+                             f"layer's .{name} to share it).")
+        object.__setattr__(self, name, value)
+
     def named_parameters(self, prefix=""):
         """(name, Parameter) pairs in a stable order: own weight before bias, then children's.
 
@@ -175,7 +183,8 @@ def describe_object(obj):
     if isinstance(obj, (list, tuple)):
         return f"a {type(obj).__name__} of {len(obj)} items"
     if isinstance(obj, Layer):
-        return repr(obj).split("\n")[0]
+        text = repr(obj)
+        return text if "\n" not in text else f"the model {type(obj).__name__}(...)"
     return f"a {type(obj).__name__}" if not isinstance(obj, (int, float, str)) else repr(obj)
 
 

@@ -138,6 +138,11 @@ def numerical_gradient(f, x, h=None, indices=None):
     if not callable(f):
         raise ValueError(f"{who}(f, x) needs a function f of x as its first argument, got {describe_object(f)}.")
     x = _nudgeable(x, who)
+    if indices is not None:
+        indices = [tuple(int(k) for k in np.atleast_1d(i)) if x.ndim else () for i in indices]
+        bad = [i for i in indices if len(i) != x.ndim or not all(-n <= k < n for k, n in zip(i, x.shape))]
+        if bad:
+            raise ValueError(f"{who}: index {bad[0]} does not lie in an array of shape {x.shape}.")
     return _differences(f, x, _step(x, h, who), indices, who)[0]
 
 
@@ -147,15 +152,23 @@ def rel_error(a, b):
     0 when equal; about 0.7 for two independent random vectors of similar norm;
     1 only for opposite vectors (a = -b) or when one of them is zero.
     """
-    try:
-        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"rel_error compares two arrays of numbers, got {describe_object(a)} "
-                         f"and {describe_object(b)}.") from None
+    arrays = []
+    for v in (a, b):
+        try:
+            arr = np.asarray(v)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.dtype.kind not in "biuf":
+            raise ValueError(f"rel_error compares two arrays of numbers, got {describe_object(a)} "
+                             f"and {describe_object(b)}.")
+        arrays.append(arr.astype(np.float64))
+    a, b = arrays
     if a.shape != b.shape:
         raise ValueError(f"rel_error compares arrays of the same shape, got {a.shape} and {b.shape} "
                          f"(numpy would broadcast them into a meaningless number): reshape one, "
                          f"e.g. b.reshape{a.shape}.")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("nan")                          # NaN or inf: no error can be measured (NaN < tol is False)
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
 

@@ -31,11 +31,11 @@ def _float_dtype(dtype, who):
 
 def _number(value, name, who, low, high, high_open=False):
     """A hyperparameter as a Python float in [low, high] (or [low, high)), or a ValueError."""
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
           and low <= value and (value < high if high_open else value <= high))
     if not ok:
-        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{who}: {name} must be a number in {interval}, got {value!r}.")
+        where = "" if low == -np.inf and high == np.inf else f" in [{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{who}: {name} must be a finite number{where}, got {value!r}.")
     return float(value)              # a Python float: a NumPy float64 would upcast float32 arrays
 
 
@@ -84,7 +84,10 @@ class Activation(Layer):
     x: any shape -> y: same shape. dx = dout * f'(x).
     """
 
-    def __init__(self):
+    def __init__(self, *settings):
+        if settings:                                 # ReLU(0.1): a slope was meant
+            leaky = " (for a slope below 0, use LeakyReLU(0.1))" if isinstance(self, ReLU) else ""
+            raise TypeError(f"{type(self).__name__}() takes no arguments, got {settings!r}{leaky}.")
         self.x = self.y = None
 
     def forward(self, x):

@@ -41,7 +41,7 @@ def require_loss(loss_fn, who):
 def _floating(name, a, what="prediction"):
     a = as_array(a, name)
     if a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} expects a {what} of numbers, got dtype {a.dtype}.")
+        raise ValueError(f"{name} expects numbers as {what}, got dtype {a.dtype}.")
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     if a.size == 0:
@@ -191,6 +191,8 @@ class Penalty:
     def _selected(self, params):
         if isinstance(params, Layer):                # a model: its parameters
             params = params.parameters()
+        if callable(params) or isinstance(params, np.ndarray) or not hasattr(params, "__iter__"):
+            raise ValueError(f"{self!r} takes model.parameters() (a list of Parameters), got {describe_object(params)}.")
         params = list(params)
         for p in params:
             if not isinstance(getattr(p, "data", None), np.ndarray) or not hasattr(p, "grad"):

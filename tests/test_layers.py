@@ -323,10 +323,10 @@ def test_float32_batchnorm_with_numpy_float64_settings_stays_float32():
     (lambda: bp.Linear(64, 0, rng=RNG), r"Linear: out_features must be a whole number >= 1, got 0"),
     (lambda: bp.Linear(4, 2, rng=RNG, dtype=np.int64), r"Linear: dtype must be np.float32 or np.float64"),
     (lambda: bp.BatchNorm1d("4"), r"BatchNorm1d: num_features must be a whole number"),
-    (lambda: bp.BatchNorm1d(4, momentum=1.5), r"BatchNorm1d: momentum must be a number in \[0, 1\]"),
+    (lambda: bp.BatchNorm1d(4, momentum=1.5), r"BatchNorm1d: momentum must be a finite number in \[0, 1\]"),
     (lambda: bp.BatchNorm1d(4, eps=0), r"eps must be > 0"),
-    (lambda: bp.Dropout("0.5", rng=RNG), r"Dropout: the probability p must be a number in \[0, 1\)"),
-    (lambda: bp.LeakyReLU("a"), r"LeakyReLU: negative_slope must be a number"),
+    (lambda: bp.Dropout("0.5", rng=RNG), r"Dropout: the probability p must be a finite number in \[0, 1\)"),
+    (lambda: bp.LeakyReLU("a"), r"LeakyReLU: negative_slope must be a finite number, got 'a'"),
     (lambda: bp.Sequential([bp.ReLU(), bp.Tanh()]), r"Sequential\(\*layers\), not Sequential\(\[...\]\)"),
     (lambda: bp.Residual(bp.Tanh), r"did you forget to call it"),
 ])
@@ -369,3 +369,14 @@ def test_a_nan_batch_does_not_ruin_batchnorm_for_good():
     np.testing.assert_array_equal(layer.running_mean, before[0])
     np.testing.assert_array_equal(layer.running_var, before[1])
     assert np.isfinite(layer.eval().forward(np.ones((1, 2)))).all()
+
+
+def test_assigning_an_array_over_a_parameter_is_refused():
+    # before: layer.weight = W replaced the Parameter by an array: forward still ran, backward
+    # raised an AttributeError, and parameters() no longer listed it (never trained, silently)
+    layer = bp.Linear(3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"Linear.weight is a Parameter: assign into its data \(weight.data\[...\] = w\)"):
+        layer.weight = np.zeros((3, 2))
+    other = bp.Linear(3, 2, rng=np.random.default_rng(1))
+    other.weight = layer.weight                          # sharing a Parameter stays possible
+    assert other.weight is layer.weight
