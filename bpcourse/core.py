@@ -37,6 +37,24 @@ class Parameter:
         return f"Parameter({self.name or '?'}, shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
 
 
+class ParameterSlot:
+    """A layer attribute that holds a Parameter (or None): ``layer.weight = W`` with a plain
+    array would drop the Parameter (no gradient, never trained, silently), so it is refused.
+
+    Only assignment goes through here; reading ``layer.weight`` stays a plain attribute lookup.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __set__(self, layer, value):
+        if value is not None and not isinstance(value, Parameter):
+            raise ValueError(f"{type(layer).__name__}.{self.name} is a Parameter: assign into its data "
+                             f"({self.name}.data[...] = w), or assign a Parameter (bp.Parameter(w), or "
+                             f"another layer's .{self.name} to share it).")
+        layer.__dict__[self.name] = value
+
+
 class Layer:
     """Base class: ``forward``, ``backward``, ``parameters``, ``train``/``eval``."""
 
@@ -51,13 +69,6 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
-    def __setattr__(self, name, value):
-        # layer.weight = W (an array) would drop the Parameter: no gradient, no training, silently
-        if not isinstance(value, Parameter) and isinstance(self.__dict__.get(name), Parameter):
-            raise ValueError(f"{type(self).__name__}.{name} is a Parameter: assign into its data "
-                             f"({name}.data[...] = w), or assign a Parameter (bp.Parameter(w) or another "
-                             f"layer's .{name} to share it).")
-        object.__setattr__(self, name, value)
 
     def named_parameters(self, prefix=""):
         """(name, Parameter) pairs in a stable order: own weight before bias, then children's.

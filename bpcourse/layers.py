@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .core import Layer, Parameter, check_array
+from .core import Layer, Parameter, ParameterSlot, check_array
 from .init import initialise
 
 
@@ -46,6 +46,8 @@ class Linear(Layer):
     W: (in_features, out_features), b: (out_features,).
     ``init``: "he" (default, for ReLU), "xavier" (tanh/sigmoid) or "normal" with ``std``.
     """
+
+    weight, bias = ParameterSlot(), ParameterSlot()
 
     def __init__(self, in_features, out_features, bias=True, init="he", std=None, rng=None,
                  dtype=np.float64):
@@ -225,6 +227,7 @@ class BatchNorm1d(Layer):
     """
 
     min_batch = 2                                    # in training: the variance of one sample is 0
+    gamma, beta = ParameterSlot(), ParameterSlot()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
         self.num_features = _size(num_features, "num_features", "BatchNorm1d")
