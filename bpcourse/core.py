@@ -163,7 +163,7 @@ def check_array(layer, x, ndim=None, features=None, dtype=None):
     Raises ValueError naming the layer, the expected and the received shape or dtype.
     """
     if (type(x) is np.ndarray and x.dtype.kind == "f" and x.size and (dtype is None or x.dtype == dtype)
-            and (ndim is None or x.ndim == ndim) and (features is None or x.shape[-1] == features)):
+            and (ndim is None or x.ndim == ndim) and (features is None or x.ndim and x.shape[-1] == features)):
         return x                                     # the common case, kept cheap: it runs every step
     x = as_array(x, repr(layer))
     if x.dtype.kind not in "biuf":

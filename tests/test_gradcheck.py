@@ -330,3 +330,15 @@ def test_large_inputs_are_checked_with_a_step_to_their_scale():
     assert bp.check_layer(bad, 1e6 * RNG.standard_normal((4, 3))).first_failure.name == "bias"
     with pytest.warns(RuntimeWarning, match=r"the step h = 1e-08 is lost in rounding at 1 entries"):
         bp.numerical_gradient(lambda v: np.sum(v.astype(np.float64) ** 2), np.array([1.0, 0.0], np.float32), h=1e-8)
+
+
+def test_rnn_with_relu_is_checked_past_its_kinks():
+    # a whole time step of zeros (h_0 = 0, bias 0): pre-activations exactly at ReLU's kink
+    failures = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((3, 4, 2))
+        x[0, 0] = 0.0
+        layer = bp.RNN(2, 3, nonlinearity="relu", rng=np.random.default_rng(1))
+        failures += not bp.check_layer(layer, x, seed=seed)
+    assert failures == 0
