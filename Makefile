@@ -10,12 +10,15 @@ DEVPY  := $(DEV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEVSTAMP := $(DEV)/.installed-stamp
 TERMINAL_RC := $(abspath $(VENV))/bin/bpcourse-terminal.rc
+# JupyterLab runs in the folder it shows, so that its terminals open there too; as root (in a
+# container) it needs --allow-root.
+LAB    := $(abspath $(VENV))/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test setup workspace reset solutions notebooks benchmark wheel clean-venv
 
 # The course opens on your own copies in workspace/ (git-ignored; your changes are never overwritten).
 lab: workspace
-	$(VENV)/bin/jupyter lab workspace/
+	cd workspace && $(LAB)
 
 # Build or update workspace/: adds missing lessons, updates the ones you have not touched.
 workspace: $(STAMP)
@@ -28,7 +31,7 @@ reset: $(STAMP)
 
 # The source notebooks, with every solution: to compare afterwards (and for instructors).
 solutions: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	cd notebooks && $(LAB)
 
 # Every test, then the lessons once more as if on another CPU (no top SIMD level, another
 # BLAS kernel): a committed output must not depend on the machine that printed it.
@@ -61,9 +64,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	printf '%s\n' '[ -f ~/.bashrc ] && . ~/.bashrc' '. "$(abspath $(VENV))/bin/activate"' > $(TERMINAL_RC)
-	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	mkdir -p $(VENV)/etc/jupyter
 	printf '{"ServerApp": {"terminado_settings": {"shell_command": ["bash", "--rcfile", "%s"]}}}\n' \
-	    "$(TERMINAL_RC)" > $(VENV)/etc/jupyter/jupyter_server_config.d/bpcourse-terminal.json
+	    "$(TERMINAL_RC)" > $(VENV)/etc/jupyter/jupyter_server_config.json
 	touch $(STAMP)
 
 # Tests and instructor tools: never in the student's environment.
