@@ -4,7 +4,7 @@ the page (run all, move a slider, look at the menus).
 
 Used by ``tests/test_e2e.py``; also runnable by hand for a negative check::
 
-    .venv/bin/python tests/e2e_support.py --no-widgets notebooks/00_welcome.ipynb
+    .venv-dev/bin/python tests/e2e_support.py --no-widgets notebooks/00_welcome.ipynb
 
 (runs the same checks with the widget manager extension disabled; they must fail).
 """

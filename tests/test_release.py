@@ -168,6 +168,13 @@ def test_release_marker_makes_hints_refuse(released):
     assert "tanh" in hints.solution("ex00_sigmoid", start=SOURCE_NOTEBOOKS)   # the repository: shown
 
 
+def test_without_the_source_notebooks_the_last_rung_says_where_the_solutions_are(tmp_path):
+    """Installed from a wheel (no notebooks/ beside the package), outside a graded release."""
+    text = hints.solution("ex00_sigmoid", notebooks=tmp_path / "site-packages" / "notebooks", start=tmp_path)
+    assert "cell 'ex00_sigmoid' of notebooks/00_welcome.ipynb in the course's repository" in text
+    assert "make solutions" in text and "tanh" not in text
+
+
 def test_unassigned_exercises_stay_solved(tmp_path):
     course = assignment.from_dict({"lessons": {"00_welcome": {"exercises": []}}})
     assert course.lessons == {"00_welcome": {}}

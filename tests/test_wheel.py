@@ -150,7 +150,7 @@ def test_pip_install_the_wheel_then_one_command_gives_a_workspace(dist, fresh, t
     jupyter, lab, folder = as_here(open_lab)
     assert Path(jupyter).exists() and lab == "lab"
     bin_, workspace = fresh / "bin", tmp_path / folder
-    assert f"workspace {workspace}:" in said and "jupyter lab" in said
+    assert f"workspace {folder}:" in said and f"jupyter lab {folder}" in said
     assert sorted(p.name for p in workspace.glob(student_form.LESSON_GLOB)) == LESSONS
     for name in LESSONS:
         assert "### BEGIN SOLUTION" not in (workspace / name).read_text()
