@@ -4,6 +4,8 @@ A layer's ``forward(x)`` caches what its ``backward(dout)`` needs;
 ``backward`` returns dL/dx and ADDS (``+=``) into each parameter's ``.grad``,
 so shared weights, residual branches and gradient accumulation are correct.
 """
+import inspect
+
 import numpy as np
 
 
@@ -144,3 +146,32 @@ def check_array(layer, x, ndim=None, features=None, dtype=None):
                 f"convert it with x.astype(np.{np.dtype(dtype)})."
             )
     return x
+
+
+def describe_object(obj):
+    """What a student passed, in words: "the class ReLU", "a list of 3 items", "an int64 array of shape (3,)"."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__}"
+    if inspect.ismethod(obj):
+        return f"the method {type(obj.__self__).__name__}.{obj.__name__} (not called)"
+    if isinstance(obj, np.ndarray):
+        return f"a {obj.dtype} array of shape {obj.shape}"
+    if isinstance(obj, (list, tuple)):
+        return f"a {type(obj).__name__} of {len(obj)} items"
+    if isinstance(obj, Layer):
+        return repr(obj).split("\n")[0]
+    return f"a {type(obj).__name__}" if not isinstance(obj, (int, float, str)) else repr(obj)
+
+
+def require_instance(obj, cls, who, what):
+    """Refuse a class given instead of an object, a method given without its call, or anything else
+    that is not a ``cls``; ``what`` names the expected object with an example."""
+    if isinstance(obj, cls):
+        return obj
+    if isinstance(obj, type) and issubclass(obj, cls):
+        raise ValueError(f"{who} got the class {obj.__name__}, not an object: create one with "
+                         f"{obj.__name__}(...) (expected {what}).")
+    if inspect.ismethod(obj):
+        raise ValueError(f"{who} got {describe_object(obj)}: add the parentheses, "
+                         f"{obj.__name__}() (expected {what}).")
+    raise ValueError(f"{who} expected {what}, got {describe_object(obj)}.")

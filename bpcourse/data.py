@@ -2,6 +2,7 @@
 
 Every split and shuffle takes a seed or an ``rng``, so each run sees the same data.
 """
+import numbers
 from collections import namedtuple
 
 import numpy as np
@@ -78,18 +79,42 @@ def spirals(n_per_class=100, n_classes=3, noise=0.2, seed=0, dtype=np.float64):
     return np.concatenate(xs).astype(dtype), np.concatenate(ys).astype(np.int64)
 
 
-def batches(x, y, batch_size, shuffle=True, rng=None):
-    """Yield (x_batch, y_batch) covering the data once; the last batch may be smaller."""
+def as_rng(rng, who):
+    """A numpy Generator from ``rng`` (a Generator, or an int seed), or a ValueError with the cure."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    called = " (call it: np.random.default_rng(0))" if rng is np.random.default_rng else ""
+    raise ValueError(f"{who} needs an explicit rng, e.g. rng=np.random.default_rng(0), got {rng!r}{called}.")
+
+
+def count(value, name, who, minimum=1):
+    """``value`` as an int >= minimum (a whole number of samples, epochs, …), or a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{who}: {name} must be a whole number >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def batches(x, y, batch_size, shuffle=True, rng=None, drop_last=False):
+    """Yield (x_batch, y_batch) covering the data once; the last batch may be smaller
+    (``drop_last=True`` skips it, e.g. for BatchNorm, which needs 2 samples or more)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"batches needs arrays with one row per sample, got shapes {x.shape} and {y.shape}.")
     n = len(x)
     if len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}.")
     if n == 0:
         raise ValueError("cannot make batches from an empty data set.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    if shuffle and not isinstance(rng, np.random.Generator):
-        raise ValueError("shuffling needs an explicit rng, e.g. rng=np.random.default_rng(0).")
+    batch_size = count(batch_size, "batch_size", "batches")
+    if drop_last and n < batch_size:
+        raise ValueError(f"batches: drop_last=True with batch_size={batch_size} > {n} samples leaves no batch: "
+                         f"use a smaller batch_size.")
+    if shuffle:
+        rng = as_rng(rng, "shuffling")
     order = rng.permutation(n) if shuffle else np.arange(n)
-    for start in range(0, n, batch_size):
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
         yield x[idx], y[idx]

@@ -77,6 +77,10 @@ class ReLU(Activation):
     def df(self):
         return self.x > 0
 
+    def kink_sides(self):
+        """Which side of the kink at 0 each last input lies on (gradient checks skip crossings)."""
+        return self.x > 0
+
 
 class LeakyReLU(Activation):
     """x if x > 0 else slope * x; a small slope keeps a gradient flowing for x < 0."""
@@ -92,6 +96,10 @@ class LeakyReLU(Activation):
 
     def df(self):
         return np.where(self.x > 0, 1.0, self.negative_slope).astype(self.x.dtype)
+
+    def kink_sides(self):
+        """Which side of the kink at 0 each last input lies on (gradient checks skip crossings)."""
+        return self.x > 0
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -167,6 +175,8 @@ class BatchNorm1d(Layer):
     unbiased variance, as PyTorch does. Evaluation uses the running estimates.
     """
 
+    min_batch = 2                                    # in training: the variance of one sample is 0
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
         self.dtype = np.dtype(dtype)
@@ -181,7 +191,9 @@ class BatchNorm1d(Layer):
         if self.training:
             n = x.shape[0]
             if n < 2:
-                raise ValueError(f"{self!r} needs at least 2 samples per batch in training mode, got {n}.")
+                raise ValueError(f"{self!r} needs at least 2 samples per batch in training mode, got {n} "
+                                 f"(switch to eval() to predict one sample; in fit, drop_last=True skips "
+                                 f"a short last batch).")
             mean, var = x.mean(axis=0), x.var(axis=0)
             m = self.momentum
             self.running_mean = (1 - m) * self.running_mean + m * mean

@@ -5,6 +5,7 @@ A loss's ``forward(prediction, target)`` returns a Python float and caches what
 """
 import numpy as np
 
+from .core import describe_object
 from .layers import sigmoid
 
 
@@ -19,6 +20,20 @@ class Loss:
         if getattr(self, "cache", None) is None:
             raise RuntimeError(f"{self!r}.backward() called before forward(): compute the loss first.")
         return self.cache
+
+
+def require_loss(loss_fn, who):
+    """Refuse a loss class, or anything without forward/backward, with the cure."""
+    if isinstance(loss_fn, type):
+        raise ValueError(f"{who} got the class {loss_fn.__name__}, not a loss object: "
+                         f"create one with {loss_fn.__name__}().")
+    if isinstance(loss_fn, Penalty):
+        raise ValueError(f"{who} got {loss_fn!r}, a weight penalty, as the loss: pass a loss such as "
+                         f"bp.SoftmaxCrossEntropy(), and the penalty to fit as penalties=[{loss_fn!r}].")
+    if not (callable(getattr(loss_fn, "forward", None)) and callable(getattr(loss_fn, "backward", None))):
+        raise ValueError(f"{who} needs a loss such as bp.SoftmaxCrossEntropy() (with forward and backward), "
+                         f"got {describe_object(loss_fn)}.")
+    return loss_fn
 
 
 def _floating(name, a):

@@ -68,7 +68,7 @@ def test_grad_norm_log_records_the_norm_before_clipping():
 def test_train_reports_divergence_instead_of_raising():
     splits = bp.data.digits(seed=0)
     run = train(make_mlp(12, 64, "relu", "he", scale=1.3, rng=rng()), splits, epochs=1, lr=0.1)
-    assert run.history is None and "nan" in run.error and "diverged" in run.summary()
+    assert run.history is None and "diverged" in run.error and "diverged" in run.summary()
     run = train(make_mlp(12, 64, "relu", "he", scale=1.3, rng=rng()), splits, epochs=1, lr=0.1, clip_norm=1.0,
                 record=True)
     assert run.error is None and np.isfinite(run.history.train_loss[-1])
