@@ -17,16 +17,14 @@ def doctor():
 
     Returns True when everything needed is installed.
     """
-    from . import __version__, progress_log
+    from . import __version__
     ok = sys.version_info >= (3, 10)
-    print(f"bpcourse {__version__} on Python {sys.version.split()[0]} ({sys.executable})"
-          + ("" if ok else "  ✗ needs Python ≥ 3.10"))
+    print(f"bpcourse {__version__} on Python {sys.version.split()[0]}" + ("" if ok else "  ✗ needs Python ≥ 3.10"))
     for name in PACKAGES:
         version = _version(name)
         ok &= version is not None
         print(f"  {'✓' if version else '✗'} {name:<19} "
               f"{version or 'MISSING: install the course again (`make lab`, or pip install its wheel)'}")
-    print(f"Your progress log: {progress_log.log_path()}")
     try:
         from IPython import get_ipython
         in_kernel = get_ipython() is not None and "IPKernelApp" in get_ipython().config
