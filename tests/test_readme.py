@@ -12,6 +12,7 @@ in a copy of the repository whose ``.venv`` is the student's environment that `m
 The wheel and Colab blocks run in tests/test_wheel.py.
 """
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -131,8 +132,9 @@ class Served:
             ws.close()
             return shown
 
-        try:
-            return asyncio.run(talk())
+        try:                                     # in a thread of its own: the session may hold an event loop
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(lambda: asyncio.run(talk())).result()
         finally:
             self.api("DELETE", f"/api/terminals/{name}")
 
