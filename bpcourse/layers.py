@@ -322,3 +322,54 @@ class Residual(Layer):
 
     def __repr__(self):
         return "Residual(" + repr(self.block).replace("\n", "\n  ") + ")"
+
+
+class LayerNorm(Layer):
+    """Normalise each sample over its own features, then scale and shift.
+
+    x: (N, D) or (N, T, D), any leading axes -> y = gamma * (x - mean) / sqrt(var + eps) + beta,
+    mean and (biased) variance over the last axis only, so a sample's output never
+    depends on the rest of the batch: no running statistics, the same in training and
+    evaluation, fine with a batch of one. gamma, beta: (D,), as PyTorch's ``nn.LayerNorm(D)``.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, dtype=np.float64):
+        if not isinstance(normalized_shape, (int, np.integer)) or normalized_shape < 1:
+            raise ValueError(f"LayerNorm normalises over the last axis: give its size as a positive int, "
+                             f"got {normalized_shape!r}.")
+        self.normalized_shape, self.eps = int(normalized_shape), float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.dtype = np.dtype(dtype)
+        d = self.normalized_shape
+        self.gamma = Parameter(np.ones(d, self.dtype), "gamma") if elementwise_affine else None
+        self.beta = Parameter(np.zeros(d, self.dtype), "beta") if elementwise_affine else None
+        self.x_hat = None
+
+    def forward(self, x):
+        x = check_array(self, x, features=self.normalized_shape, dtype=self.dtype)
+        mean = x.mean(axis=-1, keepdims=True)                     # one mean per sample (and step)
+        var = x.var(axis=-1, keepdims=True)
+        self.inv_std = 1 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) * self.inv_std
+        if not self.elementwise_affine:
+            return self.x_hat
+        return self.gamma.data * self.x_hat + self.beta.data
+
+    def backward(self, dout):
+        x_hat = self._cached("x_hat")
+        dout = self._check_dout(dout, x_hat.shape)
+        if self.elementwise_affine:
+            lead = tuple(range(dout.ndim - 1))                     # gamma, beta are shared by every sample
+            self.gamma.grad += (dout * x_hat).sum(axis=lead)
+            self.beta.grad += dout.sum(axis=lead)
+            dx_hat = dout * self.gamma.data
+        else:
+            dx_hat = dout
+        # Batch norm's backward with the axes swapped: the mean and variance of a sample depend
+        # on all its features, hence the two correction terms (means over the features).
+        return self.inv_std * (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+                               - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True))
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}" + ("" if self.elementwise_affine else
+                                                              ", elementwise_affine=False")
