@@ -193,19 +193,21 @@ def test_train_digits_same_seed_same_result_and_unknown_name():
 
 
 def test_lr_sweep_pairs_runs_by_seed_and_marks_divergence():
-    sweep = O.lr_sweep(["SGD", "RMSprop"], [0.03, 0.3, 3.0], seeds=[0, 1], epochs=1)
+    sweep = O.lr_sweep({"SGD": [0.03, 0.3, 3.0], "RMSprop": [0.3, 3.0]}, seeds=[0, 1], epochs=1)
     sgd = sweep["SGD"]
     assert sgd["loss"].shape == sgd["acc"].shape == (3, 2)
     # each entry is the run train_digits gives for that lr and seed
     assert sgd["loss"][1, 1] == O.train_digits("SGD", 0.3, 1, seed=1).val_loss[-1]
-    assert np.isinf(sweep["RMSprop"]["loss"][2]).all()          # lr 3 diverges: fit stops it
+    assert np.isinf(sweep["RMSprop"]["loss"][1]).all()          # lr 3 diverges: fit stops it
     assert O.best_lr(sgd) == (0.3, 1)
-    table = O.sweep_table(sweep, [0.03, 0.3, 3.0])
-    assert "div." in table.splitlines()[2] and table.splitlines()[1].count("*") == 1
+    header, sgd_row, rms_row = O.sweep_table(sweep).splitlines()
+    assert header.split() == ["0.03", "0.3", "3"] and sgd_row.count("*") == 1
+    assert rms_row.split()[0] == "RMSprop" and "div." in rms_row
+    assert len(rms_row.split()) == 3                 # a blank where RMSprop was not run (0.03)
 
 
 def test_plot_sweep_draws_one_curve_per_optimizer():
-    sweep = O.lr_sweep(["SGD", "Adam"], [0.01, 0.1], seeds=[0], epochs=1)
+    sweep = O.lr_sweep({"SGD": [0.01, 0.1], "Adam": [0.01, 0.1]}, seeds=[0], epochs=1)
     ax = O.plot_sweep(sweep)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SGD", "Adam"]
     assert ax.get_xscale() == "log"

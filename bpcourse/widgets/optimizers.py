@@ -266,15 +266,15 @@ def final_scores(optimizer, lr, seeds, epochs=3, scheduler=None):
     return np.array(loss), np.array(acc)
 
 
-def lr_sweep(optimizers, lrs, seeds=range(5), epochs=3):
-    """Every optimizer at every learning rate, on the same seeds (paired runs).
+def lr_sweep(grid, seeds=range(5), epochs=3):
+    """Each optimizer at each of its learning rates, on the same seeds (paired runs).
 
-    Returns {optimizer: {"lrs": array (L,), "loss": array (L, S), "acc": array (L, S)}} with the
-    validation loss and accuracy after ``epochs`` for each learning rate and seed.
+    grid: {optimizer: learning rates}. Returns {optimizer: {"lrs": array (L,), "loss": array (L, S),
+    "acc": array (L, S)}}: the validation loss and accuracy after ``epochs``, per learning rate and seed.
     """
     seeds = list(seeds)
     out = {}
-    for name in optimizers:
+    for name, lrs in grid.items():
         scores = [final_scores(name, lr, seeds, epochs) for lr in lrs]
         out[name] = {"lrs": np.array(lrs, dtype=float), "loss": np.array([s[0] for s in scores]),
                      "acc": np.array([s[1] for s in scores])}
@@ -287,21 +287,23 @@ def best_lr(result):
     return float(result["lrs"][i]), i
 
 
-def sweep_table(sweep, lrs):
-    """The sweep as text: mean validation loss over the seeds per optimizer and lr; * marks each
-    optimizer's best, 'div.' a learning rate at which at least one run diverged."""
+def sweep_table(sweep):
+    """The sweep as text: the mean validation loss over the seeds per optimizer and lr (blank where
+    not run); * marks each optimizer's best, 'div.' a learning rate at which a run diverged."""
+    lrs = sorted({float(lr) for r in sweep.values() for lr in r["lrs"]})
     lines = [f"{'':<9}" + "".join(f"{lr:>9g}" for lr in lrs)]
     for name, r in sweep.items():
         _, best = best_lr(r)
         cells = []
         for lr in lrs:
-            if lr not in r["lrs"]:
+            where = np.flatnonzero(r["lrs"] == lr)
+            if where.size == 0:
                 cells.append(f"{'':>9}")
                 continue
-            i = int(np.flatnonzero(r["lrs"] == lr)[0])
+            i = int(where[0])
             mean = r["loss"][i].mean()
             cells.append(f"{'div.':>9}" if not np.isfinite(mean) else f"{mean:>8.3f}" + ("*" if i == best else " "))
-        lines.append(f"{name:<9}" + "".join(cells))
+        lines.append(f"{name:<9}" + "".join(cells).rstrip())
     return "\n".join(lines)
 
 
