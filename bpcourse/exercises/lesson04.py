@@ -12,7 +12,7 @@ import numpy as np
 
 from .core import Wrong, bound, call, case_rng, exercise, expect_array, fmt
 from ..core import Parameter
-from ..gradcheck import numerical_gradient, rel_error
+from ..gradcheck import numerical_gradient
 from ..optim import SGD, Adam, RMSprop
 
 LESSON = "04_optimizers"
@@ -197,9 +197,10 @@ def _rmsprop_cases():
     "RMSprop keeps v, a running average of the SQUARED gradient, one number per coordinate, and divides "
     "each coordinate's gradient by the root of its own v: a coordinate with large gradients takes "
     "proportionally smaller steps (section 5).",
-    "First update v (the old v weighted by α, the new information by 1 − α), then take a gradient step "
-    "with the gradient divided elementwise by the root of the NEW v. ε only keeps the division finite "
-    "where v is 0: PyTorch adds it after taking the root.",
+    "Two lines. First the running average: which of α and 1 − α weighs the old v, which the new squared "
+    "gradient? (α is close to 1, so v changes slowly.) Then a step like plain GD, with the gradient divided, "
+    "coordinate by coordinate, by something built from the new v that has the units of g. ε only keeps the "
+    "division finite where v is 0.",
 ])
 def check_rmsprop_step(rmsprop_step):
     """rmsprop_step(p, grad, v, lr, alpha, eps) -> (new_p, new_v)."""
@@ -339,9 +340,10 @@ def _adam_cases():
 @exercise("ex04_adam_step", LESSON, "one Adam step with bias correction", hints=[
     "Adam keeps two running averages: m of the gradient and v of the squared gradient. Both start at 0, "
     "so early on they are too small — bias correction divides each by 1 − β^t to undo that.",
-    "The order: update m and v with the new gradient; form the corrected m̂ and v̂ from the new m and v; "
-    "step with m̂ over the root of v̂ (plus ε, outside the root). t is the number of THIS step, 1 for the "
-    "first. Return the raw m and v: the corrected ones are recomputed at every step.",
+    "The order: update both averages with the new gradient; correct each by its own factor, whose exponent "
+    "is the number of THIS step (1 at the first); then step along the corrected m, scaled coordinate by "
+    "coordinate by something with the units of 1/g built from the corrected v (ε outside any root). Return "
+    "the raw averages: the corrected ones are recomputed at every step.",
 ])
 def check_adam_step(adam_step):
     """adam_step(p, grad, m, v, t, lr, beta1, beta2, eps) -> (new_p, new_m, new_v)."""
@@ -353,13 +355,15 @@ def check_adam_step(adam_step):
         new_p, new_m, new_v = _unpack(out, 3, what, ["p", "m", "v"])
         want_p, want_m, want_v = _adam(p, g, m, v, t, lr, b1, b2, eps)
         expect_array(new_m, want_m, "the new m", case, diagnoses=[
-            (lambda got, e: np.allclose(got, (1 - b1) * m + b1 * g), "β₁ and 1 − β₁ are swapped: β₁ weighs the old m."),
+            (lambda got, e: np.allclose(got, (1 - b1) * m + b1 * g),
+             "β₁ and 1 − β₁ are swapped: β₁ weighs the old m."),
             (lambda got, e: np.allclose(got, want_m / (1 - b1 ** t)),
              "return the raw average m, not the corrected m̂ (m̂ is recomputed from m at every step)."),
         ])
         expect_array(new_v, want_v, "the new v", case, diagnoses=[
             (lambda got, e: np.allclose(got, b2 * v + (1 - b2) * g), "v averages the SQUARED gradient, g²."),
-            (lambda got, e: np.allclose(got, (1 - b2) * v + b2 * g * g), "β₂ and 1 − β₂ are swapped: β₂ weighs the old v."),
+            (lambda got, e: np.allclose(got, (1 - b2) * v + b2 * g * g),
+             "β₂ and 1 − β₂ are swapped: β₂ weighs the old v."),
             (lambda got, e: np.allclose(got, want_v / (1 - b2 ** t)),
              "return the raw average v, not the corrected v̂."),
         ])
@@ -375,11 +379,13 @@ def check_adam_step(adam_step):
              "m needs its bias correction too."),
             (lambda got, e: np.allclose(got, _adam(p, g, m, v, t, lr, b1, b2, eps, t_used=t + 1)[0]),
              "t is already the number of this step (1 for the first): use β^t, not β^(t+1)."),
-            (lambda got, e: t > 1 and np.allclose(got, _adam(p, g, m, v, t, lr, b1, b2, eps, t_used=t - 1)[0]),
+            (lambda got, e: t > 1 and np.allclose(got, _adam(p, g, m, v, t, lr, b1, b2, eps,
+                                                             t_used=t - 1)[0]),
              "t is already the number of this step (1 for the first): use β^t, not β^(t−1)."),
             (lambda got, e: np.allclose(got, _adam(p, g, m, v, t, lr, b1, b2, eps, eps_inside=True)[0]),
              "ε goes outside the square root: √v̂ + ε (as PyTorch does)."),
-            (lambda got, e: np.allclose(got, p - lr * g), "that is a plain gradient step: Adam steps along m̂ / (√v̂ + ε)."),
+            (lambda got, e: np.allclose(got, p - lr * g),
+             "that is a plain gradient step: Adam steps along m̂ / (√v̂ + ε)."),
             (lambda got, e: np.allclose(got, 2 * p - want_p), "the sign: move against the gradient."),
         ])
     rng = case_rng(441)

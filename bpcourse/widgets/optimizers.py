@@ -79,7 +79,8 @@ def _summary(surface, trajectories):
         else:
             where = f"ends at ({x:.3f}, {y:.3f}), f = {t.final_value:.4g}"
             if surface.minimum is not None:
-                where += f", distance to the global minimum {np.hypot(x - surface.minimum[0], y - surface.minimum[1]):.3g}"
+                gap = np.hypot(x - surface.minimum[0], y - surface.minimum[1])
+                where += f", distance to the global minimum {gap:.3g}"
         rows.append(f"<b>{t.name}</b>: {where}")
     return "<br>".join(rows) or "Choose at least one optimizer: tick its box."
 
@@ -143,7 +144,8 @@ class Choices(W.VBox):
     def _valid(self, proposal):
         unknown = [o for o in proposal["value"] if o not in self.options]
         if unknown:
-            raise traitlets.TraitError(f"unknown choice {unknown[0]!r}; the options are {', '.join(map(str, self.options))}.")
+            raise traitlets.TraitError(f"unknown choice {unknown[0]!r}; the options are "
+                                       f"{', '.join(map(str, self.options))}.")
         return tuple(o for o in self.options if o in proposal["value"])
 
     def _ticked(self, change):
