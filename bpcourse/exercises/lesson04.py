@@ -135,7 +135,8 @@ def _pick_cases():
     "fast, reaches 0 at lr = 1/b and rises again. Which lr keeps the larger of the two as small as it can be?",
 ])
 def check_pick_lr(choose_lr):
-    """choose_lr(a, b) -> a learning rate for plain GD on ½(a·x² + b·y²), a < b: f < 1e-3 after 25 steps."""
+    """choose_lr(a, b) -> a learning rate for plain GD on ½(a·x² + b·y²), 0.5 <= a <= 2, a < b <= 10·a:
+    f < 1e-3 after 25 steps."""
     cases, chosen = _pick_cases(), []
     for a, b in cases:
         what = f"choose_lr({a}, {b})"
