@@ -189,8 +189,8 @@ def _groups_cases():
 @exercise("ex08_param_groups", LESSON, "parameter groups with a lower body learning rate", hints=[
     "An optimizer accepts a list of parameter groups instead of a list of parameters: each group is a "
     "dict with its 'params' and, optionally, its own 'lr'; a group without 'lr' uses the optimizer's lr.",
-    "You need two groups: the body's parameters with their own, smaller lr, and the head's parameters, "
-    "which may simply take the optimizer's default lr — so pass head_lr as lr=.",
+    "Each group is a dict like {'params': some_layer.parameters(), 'lr': ...}. Which learning rate does "
+    "each of your two groups need — and which of them can the optimizer's own lr= argument provide?",
 ])
 def check_param_groups(make_optimizer):
     """make_optimizer(body, head, body_lr, head_lr) -> an optimizer updating the body at body_lr, the head at head_lr."""
@@ -365,8 +365,8 @@ def _interval(a, b, t, paired=True, ddof=1, root=True):
 @exercise("ex08_paired_interval", LESSON, "the paired difference and its 95 % interval", hints=[
     "Pair the results: every draw gave both strategies the same labelled images, so subtract draw by draw "
     "first and work with the n differences from then on — their mean, and how much they vary.",
-    "The interval is the mean difference plus and minus t times its standard error. The standard error of a "
-    "mean of n values is their sample standard deviation (the one that divides by n − 1) over √n.",
+    "Compare your formula with section 6: whose spread enters — that of a, that of b, or that of the "
+    "differences? And which standard deviation does numpy's .std() compute unless you pass ddof?",
 ])
 def check_paired_interval(paired_interval):
     """paired_interval(a, b, t) -> (mean, low, high) of the differences a − b over paired draws."""
