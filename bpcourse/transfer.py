@@ -36,11 +36,11 @@ from .models import mlp
 from .optim import Adam
 from .train import fit
 
-__all__ = ["STRATEGIES", "TARGETS", "SOURCE_CLASSES", "TARGET_CLASSES", "WEIGHTS", "source_data",
-           "target_data", "shifted", "uneven_lighting", "remove_lighting", "pretraining_set", "build_mlp", "pretrain",
-           "pretrained", "split", "freeze", "unfreeze", "new_head", "transfer_model", "fine_tune_optimizer",
-           "train_steps", "train_strategy", "accuracy", "run_strategy", "compare", "paired_gain", "signed", "summarize", "gains",
-           "plot_comparison", "one_blas_thread", "winner"]
+__all__ = ["STRATEGIES", "TARGETS", "SOURCE_CLASSES", "TARGET_CLASSES", "WEIGHTS", "T95", "source_data",
+           "target_data", "shifted", "uneven_lighting", "remove_lighting", "pretraining_set", "build_mlp",
+           "pretrain", "pretrained", "split", "freeze", "unfreeze", "new_head", "transfer_model",
+           "fine_tune_optimizer", "train_steps", "train_strategy", "accuracy", "run_strategy", "compare",
+           "paired_gain", "signed", "summarize", "gains", "plot_comparison", "one_blas_thread"]
 
 STRATEGIES = ("scratch", "linear probe", "fine-tune")
 COLORS = {"scratch": "tab:gray", "linear probe": "tab:orange", "fine-tune": "tab:blue"}   # in every plot
@@ -389,16 +389,3 @@ def plot_comparison(results, per_class_list, ax=None):
     ax.legend(loc="lower right")
     return ax
 
-
-def winner(results, index):
-    """The strategy that wins at row ``index`` of ``compare``'s results, or ``"tie"``.
-
-    The best mean wins when the 95 % interval of its paired gain over every other strategy lies
-    above 0 (each draw gives every strategy the same examples, so the differences are paired).
-    Otherwise the measurement cannot name a winner.
-    """
-    means = {s: acc[index].mean() for s, acc in results.items()}
-    best = max(means, key=means.get)
-    if all(paired_gain(results[best][index], acc[index])[1] > 0 for s, acc in results.items() if s != best):
-        return best
-    return "tie"

@@ -208,13 +208,6 @@ def test_t_quantiles_and_the_paired_interval():
         transfer.paired_gain([0.5], [0.4])
 
 
-def test_winner_needs_the_whole_paired_interval_above_zero():
-    clear = {"a": np.array([[0.90, 0.91, 0.92, 0.80]]), "b": np.array([[0.80, 0.82, 0.81, 0.71]])}
-    noisy = {"a": np.array([[0.90, 0.70, 0.80, 0.85]]), "b": np.array([[0.80, 0.80, 0.79, 0.86]])}
-    assert transfer.winner(clear, 0) == "a"
-    assert transfer.winner(noisy, 0) == "tie"
-
-
 def test_summarize_and_gains_print_mean_spread_and_paired_intervals_in_points():
     table = transfer.summarize({"scratch": np.array([[0.5, 0.7]])}, [3])
     assert "60.0 ± 14.1" in table and table.splitlines()[1].strip().startswith("3")

@@ -1,6 +1,6 @@
 """Build the pretrained weights that lesson 08 ships: bpcourse/pretrained/digits04_mlp.npz.
 
-    python tools/build_pretrained.py          # about 5 s of CPU; deterministic (seeded, one BLAS thread)
+    python tools/build_pretrained.py          # about 10 s of CPU; deterministic (seeded, one BLAS thread)
 
 The model is ``bpcourse.transfer.pretrain()``: the lesson's MLP (64 → 128 → 128 → 5) trained with
 Adam for 10 epochs on every training image of the digits 0–4, shifted by one pixel in each

@@ -288,7 +288,8 @@ STEP_MISTAKES = {
     "swapped": "the learning rates are swapped: the body (W1, b1) steps with body_lr, the head (W2, b2) with head_lr.",
     "ascent": "the parameters moved UP the gradient: a descent step subtracts lr × gradient.",
     "frozen": "the body did not move: with body_lr > 0 fine-tuning updates W1 and b1 too (only body_lr = 0 freezes it).",
-    "no_bias": "the biases did not move: each bias gradient is the sum over the batch of the gradient at its layer's output.",
+    "no_bias": "the biases did not move: each bias gradient is the sum over the batch of the gradient at its "
+               "layer's output.",
 }
 
 
@@ -447,7 +448,8 @@ def check_which_wins(which_wins):
                 why, hint = (f"the whole interval lies on the side of {right}: that is a win beyond the noise.",
                              "an interval that excludes zero is a measured difference, however small the means' gap.")
             else:
-                why, hint = (f"{chosen} is measurably behind.", "check the sign: the interval is for linear probe − fine-tune.")
+                why, hint = (f"{chosen} is measurably behind.",
+                             "check the sign: the interval is for linear probe − fine-tune.")
             raise Wrong(f"{key}: you said {chosen!r}; measured {measured} — {why}", hint)
         lines.append(f"{key}: {right} ({measured})")
     return "your answers agree with the measurement. " + "; ".join(lines) + "."
