@@ -70,6 +70,9 @@ def test_the_wheel_holds_every_lesson_in_its_student_form(dist):
         names = set(whl.namelist())
         assert {f"bpcourse/lessons/{name}" for name in LESSONS} <= names
         assert not [n for n in names if n.startswith(("notebooks/", "tests/"))]
+        data = {p.relative_to(ROOT).as_posix() for p in (ROOT / "bpcourse").rglob("*")
+                if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+        assert data <= names, f"package data missing from the wheel: {sorted(data - names)}"
         metadata = whl.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
         for name in LESSONS:
             shipped = whl.read(f"bpcourse/lessons/{name}")
