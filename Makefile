@@ -42,6 +42,30 @@ test: $(STAMP) $(DEVSTAMP)
 
 setup: $(STAMP) $(DEVSTAMP)
 
+# The course on a real JupyterHub (README: On a JupyterHub): the recipe in deploy/jupyterhub/ with
+# a dummy login, local servers run as system users (so as root), three students, one instructor.
+# The hub's environment (also the users' one) and configurable-http-proxy (from npm) live in the
+# git-ignored build/hub/, pinned by requirements-hub.txt and tests/hub/package*.json; the course's
+# own dependencies go in too, so that the test itself needs no network. The users run that
+# environment's Python, so it is made from one that every user can run (HUB_PYTHON), not one in
+# root's home.
+.PHONY: test-hub
+HUB_PYTHON ?= /usr/bin/python3
+HUB      := build/hub
+HUBPY    := $(HUB)/venv/bin/python
+HUBSTAMP := $(HUB)/.installed-stamp
+test-hub: $(DEVSTAMP) $(HUBSTAMP)
+	BPCOURSE_HUB_PYTHON=$(abspath $(HUBPY)) BPCOURSE_HUB_PROXY=$(abspath $(HUB))/node_modules/.bin/configurable-http-proxy \
+	    $(DEVPY) -m pytest tests/hub/test_hub.py
+
+$(HUBSTAMP): requirements-hub.txt tests/hub/package.json tests/hub/package-lock.json pyproject.toml
+	rm -rf $(HUB)/venv && $(HUB_PYTHON) -m venv $(HUB)/venv
+	$(HUBPY) -m pip install --quiet --upgrade pip
+	$(HUBPY) -m pip install --quiet -r requirements-hub.txt '.[instructor]'
+	cp tests/hub/package.json tests/hub/package-lock.json $(HUB)/
+	cd $(HUB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(HUBSTAMP)
+
 # Re-execute the source notebooks in place after editing them (instructors; see CONTRIBUTING.md).
 notebooks: $(DEVSTAMP)
 	$(DEVPY) tools/execute_notebooks.py
