@@ -36,12 +36,12 @@ echo "1. The course, and nbgrader (students fetch and submit with it), into $USE
 
 echo "2. No instructor UI in anybody's JupyterLab: nbgrader's formgrader, course list and"
 echo "   assignment creator off; the student's Assignments list and Validate stay"
-for plugin in formgrader course-list create-assignment; do
-    "$USER_ENV/bin/jupyter" labextension disable --level=sys_prefix "@jupyter/nbgrader:$plugin"
-done
-for extension in formgrader course_list; do
-    "$USER_ENV/bin/jupyter" server extension disable --sys-prefix "nbgrader.server_extensions.$extension"
-done
+# (locked too: JupyterLab lets a user re-enable a plugin that is only disabled)
+plugins="@jupyter/nbgrader:formgrader @jupyter/nbgrader:course-list @jupyter/nbgrader:create-assignment"
+"$USER_ENV/bin/jupyter" labextension disable --level=sys_prefix $plugins
+"$USER_ENV/bin/jupyter" labextension lock --level=sys_prefix $plugins
+"$USER_ENV/bin/jupyter" server extension disable --sys-prefix \
+    nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list
 
 echo "3. nbgrader's exchange $EXCHANGE, named in $JUPYTER_ETC/nbgrader_config.py"
 mkdir -p "$EXCHANGE" "$JUPYTER_ETC"

@@ -18,10 +18,12 @@ JUPYTER_CONFIG_PATH). Then:
 It needs root (it makes system users) and no network: pip runs with PIP_NO_INDEX.
 """
 import csv
+import json
 import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -35,10 +37,12 @@ import nbformat
 import pytest
 import requests
 
-from bpcourse.instructor import student_form
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from readme_blocks import block  # noqa: E402
+
+from bpcourse.instructor import student_form  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPE = ROOT / "deploy" / "jupyterhub"
 WORKSPACE = "bpcourse-workspace"                 # as in deploy/jupyterhub/bpcourse_hub.py
 STUDENTS = ["bpct-alice", "bpct-bob", "bpct-carol"]
 INSTRUCTOR = "bpct-teacher"
@@ -204,7 +208,11 @@ def hub():
         assert usable.returncode == 0, (f"{python} cannot be run by the hub's users (is it in root's home?); "
                                         f"`make test-hub` makes it from HUB_PYTHON=/usr/bin/python3")
         wheel = wheel_of_this_checkout(base)
-        said = run(["sh", RECIPE / "install.sh", wheel],
+        make_wheel, install, reload = block("jupyterhub")         # the README's commands
+        assert make_wheel == "make wheel" and reload == "sudo tljh-config reload hub"  # TLJH's: here the hub starts
+        sudo, script, named = shlex.split(install)
+        assert sudo == "sudo" and named == f"dist/{wheel.name}", f"the README names another wheel than {wheel.name}"
+        said = run([ROOT / script, wheel],
                    env={**os.environ, **{k: str(v) for k, v in places.items()}, "PIP_NO_INDEX": "1"})
         assert "Done." in said
         running = Hub(base, python, proxy, places)
@@ -222,6 +230,14 @@ def browsers(hub):
     return {name: Browser(hub, name) for name in STUDENTS}
 
 
+INSTRUCTOR_UI = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment"}
+
+
+def switched_on(names):
+    """The names JupyterLab's page config lists as set (a list, or a {name: bool} dict)."""
+    return {n for n in names if not isinstance(names, dict) or names[n]}
+
+
 def home(name):
     return Path(pwd.getpwnam(name).pw_dir)
 
@@ -232,6 +248,10 @@ def test_each_student_logs_in_to_their_own_workspace_with_every_lesson_in_studen
     for name, browser in browsers.items():
         lab = browser.open()
         assert lab.ok and lab.url.endswith(f"/user/{name}/lab/tree/{WORKSPACE}"), (lab.status_code, lab.url)
+        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                      lab.text, re.S).group(1))
+        assert INSTRUCTOR_UI <= switched_on(config["disabledExtensions"]) & switched_on(config["lockedExtensions"])
+        assert browser.open("formgrader").status_code == 404
         listing = browser.open(f"api/contents/{WORKSPACE}").json()
         assert sorted(f["name"] for f in listing["content"] if f["type"] == "notebook") == lessons
         workspace = home(name) / WORKSPACE
@@ -256,21 +276,29 @@ def test_a_notebook_the_student_changed_is_kept_when_their_server_starts_again(h
 
 
 def test_the_instructor_releases_collects_and_grades_through_nbgraders_exchange(hub, browsers):
+    """The README's grading block, run as written by the instructor in their home."""
     teacher = home(INSTRUCTOR)
-    python = tool("BPCOURSE_HUB_PYTHON")
     env = {"HOME": str(teacher), "USER": INSTRUCTOR, "LANG": "C.UTF-8",
-           "PATH": f"{python.parent}:/usr/bin:/bin", "JUPYTER_CONFIG_PATH": str(hub.places["JUPYTER_ETC"])}
-    def instructor(*command, cwd=teacher):
-        return run(command, cwd=cwd, env=env, user=INSTRUCTOR, group=INSTRUCTOR, extra_groups=[])
+           "PATH": f"{tool('BPCOURSE_HUB_PYTHON').parent}:/usr/bin:/bin",
+           "JUPYTER_CONFIG_PATH": str(hub.places["JUPYTER_ETC"])}
 
+    def instructor(line):
+        """One line of the block: `(cd DIR && COMMAND)` or `COMMAND`, from the instructor's home."""
+        folder, command = teacher, line
+        if line.startswith("(cd "):
+            cd, command = line.strip("()").split(" && ")
+            folder = teacher / cd.split()[1]
+        return run(shlex.split(command), cwd=folder, env=env, user=INSTRUCTOR, group=INSTRUCTOR, extra_groups=[])
+
+    shutil.copytree(ROOT / "notebooks", teacher / "bpcourse" / "notebooks")   # their clone of the repository
     (teacher / "week1.toml").write_text(ASSIGNMENT)
-    instructor("python", "-m", "bpcourse", "release", "--out", "course/release/week1",
-               "--assignment", "week1.toml", "--source", ROOT / "notebooks")
-    instructor("nbgrader", "release_assignment", "week1", cwd=teacher / "course")
+    release, release_assignment, collect, grade = block("jupyterhub-grading")
+    instructor(release)
+    instructor(release_assignment)
 
     source = student_form.read(ROOT / "notebooks" / "00_welcome.ipynb")
     solution = next(c["source"] for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex00_sigmoid")
-    for name, browser in browsers.items():
+    for name, browser in browsers.items():                  # what the Assignments tab does
         fetched = browser.post("assignments/fetch", data={"course_id": "bpcourse", "assignment_id": "week1"})
         assert fetched.ok, fetched.text
         path = "api/contents/week1/00_welcome.ipynb"
@@ -285,10 +313,9 @@ def test_the_instructor_releases_collects_and_grades_through_nbgraders_exchange(
         submitted = browser.post("assignments/submit", data={"course_id": "bpcourse", "assignment_id": "week1"})
         assert submitted.ok and '"success": false' not in submitted.text, submitted.text
 
-    instructor("nbgrader", "collect", "week1", cwd=teacher / "course")
+    instructor(collect)
     assert sorted(p.name for p in (teacher / "course" / "submitted").iterdir()) == sorted(STUDENTS)
-    instructor("python", "-m", "bpcourse", "grade", "course/submitted", "--out", "grades/week1",
-               "--assignment", "week1.toml", "--source", ROOT / "notebooks")
+    instructor(grade)
     with open(teacher / "grades" / "week1" / "grades.csv") as f:
         rows = list(csv.DictReader(f))
     points = {(r["student"], r["exercise"]): float(r["points"]) for r in rows}
