@@ -132,9 +132,13 @@ def test_calling_the_package_is_flagged_not_refused(cheats):
     assert "note" not in rows["honest", "ex00_sigmoid"]["reason"]
 
 
-def test_student_code_sees_no_secret_and_leaves_nothing_behind(cheats):
+def test_student_code_sees_no_secret_nor_solutions(cheats):
     _, rows, _ = cheats
     assert rows["a_spy_writer", "ex00_sigmoid"]["reason"] == "passed"        # FOUND stayed empty
+
+
+def test_what_a_student_leaves_behind_reaches_nobody(cheats):
+    _, rows, _ = cheats
     assert rows["zz_reader", "ex00_sigmoid"]["reason"] == "passed"           # no marker reached it
     for marker in ("/tmp/bpcourse-marker", "/var/tmp/bpcourse-marker", "/dev/shm/bpcourse-marker"):
         assert not os.path.exists(marker)

@@ -130,8 +130,8 @@ def _anchor(nb, before):
 @dataclass
 class Job:
     """The folders of one notebook's grading, removed afterwards: ``package`` (a fresh copy of
-    bpcourse, read-only to student code), and for the kernel and the sandbox each a working
-    copy of the student's folder and a home, owned by the job's uid."""
+    bpcourse, read-only to student code when grading as root), and for the kernel and the
+    sandbox each a working copy of the student's folder and a home, owned by the job's uid."""
 
     root: Path
     package: Path
@@ -351,7 +351,11 @@ def _start_worker(settings, uids, barrier):
                 __import__(module.name)
     except Exception as err:                     # (a worker that raises here is restarted forever)
         problem = f"the worker could not start ({type(err).__name__}: {err})"
-    _worker = (settings, Confinement(uids.get(), python_paths(), settings.hide), problem)
+    try:
+        uid = uids.get(timeout=60)
+    except Exception:                            # a worker started again after one died
+        uid, problem = None, "no confined user left for this worker"
+    _worker = (settings, Confinement(uid, python_paths(), settings.hide), problem)
     try:
         barrier.wait(timeout=600)
     except Exception:
@@ -515,16 +519,17 @@ def tamper_alerts(result, student, lesson, snapshot, installed, jobs, seen):
                f"tells which)" if jobs > 1 else ""
         alerts.append(f"!! ALERT: the installed package changed while grading {student} / {lesson}"
                       f"{also}: {', '.join(changed[:5])}. Every notebook was graded against the "
-                      f"copy taken at the start; look at that submission, and reinstall the "
-                      f"package before grading again.")
+                      f"copy taken at the start; look at that submission (unless someone edited "
+                      f"the package meanwhile), and reinstall the package before grading again.")
     return alerts
 
 
 def hidden_folders(submissions, out, source, installed, root):
     """Folders student code must not see: the source notebooks (with solutions) and their git
-    repository, the package's repository, the submissions, the grades, the grader's home, and
-    the grading folder itself (the job's own folder is bound back)."""
+    repository, the package's repository, the submissions, the grades (and earlier ones beside
+    them), the grader's home, and the grading folder itself (the job's own folder is bound back)."""
     folders = {submissions, out, Path(source).resolve(), installed, Path.home(), root}
+    folders |= {out.parent} - {Path("/")}
     for folder in (Path(source).resolve(), installed, Path(sys.prefix).resolve()):
         repo = next((p for p in (folder, *folder.parents) if (p / ".git").exists()), None)
         if repo is not None and repo != Path("/"):

@@ -81,6 +81,7 @@ def execute(nb, job, confinement, timeout):
     """Run every code cell of ``nb`` (in place) in a fresh confined kernel in ``job.work``."""
     client = GradingClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                            interrupt_on_timeout=True, record_timing=False, log=_quiet,
+                           shutdown_kernel="immediate",
                            kernel_manager_class=ConfinedKernelManager,
                            resources={"metadata": {"path": str(job.work)}})
     code_cells = sum(c.cell_type == "code" for c in nb.cells)

@@ -189,7 +189,7 @@ class Sandbox:
         answer = self._ask(("names", list(wanted)), self.timeout)
         found = answer.get("names") if isinstance(answer, dict) else None
         if not isinstance(found, dict):
-            raise _Gone("it sent something that is not an answer")
+            raise core.Wrong("the process running your code sent something that is not an answer.")
         result = {}
         for name in wanted:
             entry = found.get(name)
@@ -211,17 +211,7 @@ class Sandbox:
         except Exception as err:
             raise core.RunnerError(f"the grader could not send {fn!r} and its arguments to the "
                                    f"sandbox ({type(err).__name__}: {err}).") from None
-        try:
-            answer = self._ask(("call", blob, self.timeout), self.timeout + GRACE)
-        except _Late:
-            self.stop()
-            self.gone = f"your code did not finish within {self.timeout} s (an endless loop?)."
-            raise core.Wrong(self.gone) from None
-        except _Gone as problem:
-            self.stop()
-            self.gone = f"the process running your code stopped ({problem})."
-            raise core.Wrong(self.gone) from None
-        return self._result(answer)
+        return self._result(self._ask(("call", blob, self.timeout), self.timeout + GRACE))
 
     def _result(self, answer):
         if not isinstance(answer, dict):
@@ -244,14 +234,26 @@ class Sandbox:
         raise core.Wrong("the process running your code sent something that is not an answer.")
 
     def _ask(self, request, seconds):
+        """The sandbox's answer; core.Wrong if it does not come (the sandbox is then stopped,
+        and started again once for the next request)."""
         if self.process is None:
             if self.gone and self.restarts >= 1:
                 raise core.Wrong(self.gone)
             self.restarts += 1
-            self.build(self.cells)
+            try:
+                self.build(self.cells)
+            except SandboxFailed as err:
+                raise core.RunnerError(str(err)) from None
         deadline = time.monotonic() + seconds
-        self._send(request, deadline)
-        return self._receive(deadline)
+        try:
+            self._send(request, deadline)
+            return self._receive(deadline)
+        except _Late:
+            self.gone = f"your code did not finish within {self.timeout} s (an endless loop?)."
+        except _Gone as problem:
+            self.gone = f"the process running your code stopped ({problem})."
+        self.stop()
+        raise core.Wrong(self.gone)
 
     def _pickle(self, value):
         buffer = io.BytesIO()

@@ -71,7 +71,7 @@ def run_test(source, label, namespace, sandbox, secret=None):
     elif verdict and verdict[0] == "wrong":
         reason = "wrong: " + verdict[1].split(":", 1)[-1].strip()
     elif isinstance(error, core.StudentRaised):
-        reason = f"{error.type_name}: {error.message}{error.line}"
+        reason = f"{error.type_name}{': ' + error.message if error.message else ''}{error.line}"
     elif isinstance(error, core.Wrong):
         reason = f"wrong: {error.message}"
     else:
