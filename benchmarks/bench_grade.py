@@ -10,6 +10,7 @@ the points each kind of submission got (honest: full marks; blank, wrong, cheati
 import argparse
 import copy
 import csv
+import os
 import tempfile
 import time
 from collections import defaultdict
@@ -68,6 +69,7 @@ def main():
                 source = nbformat.read(course.source / f"{lesson}.ipynb", as_version=4)
                 fresh = nbformat.read(tmp / "release" / f"{lesson}.ipynb", as_version=4)
                 nbformat.write(submission(kind, number, source, fresh), tmp / "subs" / student / f"{lesson}.ipynb")
+        load = os.getloadavg()[0]
         start = time.perf_counter()
         graded = grade.grade(tmp / "subs", tmp / "out", course, report=lambda line: None, jobs=args.jobs)
         seconds = time.perf_counter() - start
@@ -77,7 +79,8 @@ def main():
             full[kinds[row["student"]]] += float(row["max_points"])
     notebooks = len(KINDS) * len(LESSONS)
     print(f"graded {len(KINDS)} students × {len(LESSONS)} lessons = {notebooks} notebooks in {seconds:.0f} s "
-          f"with {graded.jobs} worker(s): {seconds / notebooks:.1f} s a notebook")
+          f"with {graded.jobs} worker(s) on {os.cpu_count()} cores: {seconds / notebooks:.1f} s a notebook "
+          f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after: other work slows it down)")
     for kind in dict.fromkeys(KINDS):
         print(f"  {kind:9s} {got[kind]:5g} of {full[kind]:g} points")
     if graded.alerts:

@@ -122,7 +122,10 @@ def limit(cpu, memory, file_size, processes):
         if value is not None:
             soft, hard = resource.getrlimit(which)
             value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
-            resource.setrlimit(which, (value, value))
+            try:
+                resource.setrlimit(which, (value, value))
+            except (ValueError, OSError):        # a limit this system does not enforce (macOS: memory)
+                pass
 
 
 def drop(uid, gid):
