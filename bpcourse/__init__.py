@@ -5,6 +5,8 @@
 from .core import Layer, Parameter
 from .layers import (BatchNorm1d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Residual,
                      Sequential, Sigmoid, Tanh)
+from .layers import LayerNorm
+from .recurrent import RNN
 from .losses import BCEWithLogits, L1, L2, MSELoss, SoftmaxCrossEntropy, log_softmax, softmax
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from .optim import (SGD, Adagrad, Adam, AdamW, CosineAnnealingLR, RMSprop, StepLR,
@@ -16,6 +18,6 @@ from .claims import claim
 from .models import mlp
 from .doctor import doctor
 from .progress_log import report as progress
-from . import challenges, data, diagnostics, exercises, init, plots, progress_log, widgets
+from . import challenges, data, diagnostics, exercises, init, jacobians, plots, progress_log, widgets
 
 __version__ = "0.1.0"

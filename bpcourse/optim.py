@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from .core import Parameter
+from .core import Layer, Parameter, describe_object
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "clip_grad_norm", "clip_grad_value",
            "LRScheduler", "StepLR", "CosineAnnealingLR"]
@@ -28,9 +28,18 @@ _NON_NEGATIVE = ("lr", "momentum", "dampening", "weight_decay", "eps",
 
 
 def _as_parameter_list(params, who):
-    """Return ``params`` as a list, refusing the usual slip of passing arrays instead of Parameters."""
+    """Return ``params`` as a list, refusing the usual slips: arrays instead of Parameters,
+    the model itself, or ``model.parameters`` without its call."""
     if isinstance(params, (Parameter, dict)):
         return [params]
+    if isinstance(params, Layer):
+        raise ValueError(f"{who} got the model itself: pass its parameters, model.parameters().")
+    if callable(params) and not isinstance(params, np.ndarray):
+        name = getattr(params, "__name__", "")
+        cure = "model.parameters()" if name == "parameters" else f"{name or 'it'}() if it returns Parameters"
+        raise ValueError(f"{who} got {describe_object(params)}: call it, {cure}.")
+    if isinstance(params, (str, bytes, numbers.Number)) or not hasattr(params, "__iter__"):
+        raise ValueError(f"{who} expects model.parameters() (a list of Parameters), got {describe_object(params)}.")
     # iterating an array would give its rows: report the array itself; a generator is read once
     items = [params] if isinstance(params, np.ndarray) else list(params)
     for p in items:
@@ -84,12 +93,24 @@ class Optimizer:
         for key in _NON_NEGATIVE:
             if key in group:
                 value = group[key]
-                if not isinstance(value, numbers.Real) or not value >= 0:   # `not >=` also catches NaN
-                    raise ValueError(f"{name}: {key} must be a number >= 0, got {value!r}.")
+                if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                        or not 0 <= value < math.inf):      # `not <=` also catches NaN
+                    raise ValueError(f"{name}: {key} must be a number >= 0, got {value!r} (it must be finite too).")
                 group[key] = float(value)
+        if group.get("alpha", 0) > 1:
+            raise ValueError(f"{name}: alpha is the weight of the running average of g², a number in [0, 1] "
+                             f"(the usual 0.99), got {group['alpha']!r}: above 1 the average turns negative.")
+        for key in ("nesterov", "centered"):
+            if key in group and not isinstance(group[key], (bool, np.bool_)):
+                raise ValueError(f"{name}: {key} must be True or False, got {group[key]!r}.")
         if "betas" in group:
-            betas = tuple(float(b) for b in group["betas"])
-            if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            betas = group["betas"]
+            if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                    or not all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas)):
+                raise ValueError(f"{name}: betas must be two numbers in [0, 1), a pair (beta1, beta2) such as "
+                                 f"betas=(0.9, 0.999); got {betas!r}.")
+            betas = tuple(float(b) for b in betas)
+            if not all(0 <= b < 1 for b in betas):
                 raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r} "
                                  f"(the usual choice is (0.9, 0.999)).")
             group["betas"] = betas
@@ -104,6 +125,10 @@ class Optimizer:
             for p in group["params"]:
                 if not p.trainable:
                     continue
+                if p.grad.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}: parameter {p.name or '?'} has data of shape "
+                                     f"{p.data.shape} but a gradient of shape {p.grad.shape}: a backward pass "
+                                     f"wrote the wrong shape into .grad.")
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {"step": 0, **self._init_state(p, group)}
@@ -290,14 +315,22 @@ class AdamW(Adam):
         self._adam_step(p, p.grad, group, state)
 
 
+def _trainable(p, who):
+    if isinstance(p, dict):
+        raise ValueError(f"{who} takes a list of Parameters, not parameter groups: "
+                         f"pass model.parameters().")
+    return p.trainable
+
+
 def clip_grad_norm(params, max_norm):
     """Rescale all gradients together so their total L2 norm is at most ``max_norm``.
 
     The gradients are treated as one long vector, as torch.nn.utils.clip_grad_norm_
     does: its direction is kept, only its length shrinks (by max_norm / (norm + 1e-6)).
-    Returns the total norm BEFORE clipping, as a Python float.
+    Frozen parameters (``trainable=False``) are left out, as PyTorch leaves out parameters
+    without a gradient. Returns the total norm BEFORE clipping, as a Python float.
     """
-    params = _as_parameter_list(params, "clip_grad_norm")
+    params = [p for p in _as_parameter_list(params, "clip_grad_norm") if _trainable(p, "clip_grad_norm")]
     if not isinstance(max_norm, numbers.Real) or not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be a number > 0, got {max_norm!r}.")
     # per-parameter norms combined in Python floats: no float32 overflow for huge gradients
@@ -310,8 +343,8 @@ def clip_grad_norm(params, max_norm):
 
 
 def clip_grad_value(params, clip_value):
-    """Clip every gradient entry in place to [-clip_value, clip_value]."""
-    params = _as_parameter_list(params, "clip_grad_value")
+    """Clip every gradient entry of the trainable parameters in place to [-clip_value, clip_value]."""
+    params = [p for p in _as_parameter_list(params, "clip_grad_value") if _trainable(p, "clip_grad_value")]
     if not isinstance(clip_value, numbers.Real) or not clip_value > 0:
         raise ValueError(f"clip_grad_value: clip_value must be a number > 0, got {clip_value!r}.")
     clip_value = float(clip_value)
@@ -329,8 +362,12 @@ class LRScheduler:
 
     def __init__(self, optimizer):
         if not isinstance(optimizer, Optimizer):
-            raise ValueError(f"{type(self).__name__} needs an optimizer such as SGD(model.parameters()), "
-                             f"got a {type(optimizer).__name__}.")
+            name = type(self).__name__
+            if isinstance(optimizer, type):
+                raise ValueError(f"{name} got the class {optimizer.__name__}: create the optimizer first, "
+                                 f"opt = {optimizer.__name__}(model.parameters(), lr=...), then {name}(opt, ...).")
+            raise ValueError(f"{name} needs an optimizer such as SGD(model.parameters(), lr=0.1), "
+                             f"got {describe_object(optimizer)}.")
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])  # a second schedule starts from the same base

@@ -61,5 +61,5 @@ def test_release_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["release", "--out", str(tmp_path), "--force"]) == 0
     out = capsys.readouterr().out
-    assert "00_welcome.ipynb: 1 exercise(s) assigned, 2 points" in out
+    assert "00_welcome.ipynb: 2 exercise(s) assigned, 4 points" in out
     assert (tmp_path / "homework.ipynb").read_text() == "{}"

@@ -486,3 +486,63 @@ def test_matches_torch(name, hyper):
         expected.append(w.detach().numpy().copy())
     ours = run({"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adam": Adam, "AdamW": AdamW}[name], **hyper)
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
+
+
+# ---- the usual slips get a sentence with the cure --------------------------------------------
+
+import bpcourse as bp  # noqa: E402
+
+def test_parameters_without_the_call_or_the_model_itself_are_refused():
+    model = bp.Sequential(bp.Linear(3, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match=r"SGD got the method Sequential.parameters \(not called\): call it, "
+                                         r"model.parameters\(\)"):
+        bp.SGD(model.parameters, lr=0.1)
+    with pytest.raises(ValueError, match=r"Adam got the model itself: pass its parameters, model.parameters\(\)"):
+        bp.Adam(model)
+    with pytest.raises(ValueError, match="expects model.parameters"):
+        bp.SGD(3, lr=0.1)
+    with pytest.raises(ValueError, match=r"clip_grad_norm got the method"):
+        bp.clip_grad_norm(model.parameters, 1.0)
+
+
+@pytest.mark.parametrize("betas", [0.9, "0.9, 0.999", (0.9, None), [[0.9], [0.999]]])
+def test_betas_that_are_not_a_pair_of_numbers(betas):
+    # before: Adam(betas=0.9) raised "TypeError: 'float' object is not iterable"
+    with pytest.raises(ValueError, match=r"betas must be two numbers in \[0, 1\), a pair \(beta1, beta2\) "
+                                         r"such as betas=\(0.9, 0.999\)"):
+        bp.Adam([bp.Parameter(np.zeros(2))], betas=betas)
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused_not_broadcast():
+    p = bp.Parameter(np.zeros((3, 4)), "weight")
+    p.grad = np.ones(4)                                  # a hand-written backward's slip
+    with pytest.raises(ValueError, match=r"parameter weight has data of shape \(3, 4\) but a gradient of shape \(4,\)"):
+        bp.SGD([p], lr=0.1).step()
+    assert not p.data.any()
+
+
+def test_a_schedule_needs_an_optimizer_object():
+    with pytest.raises(ValueError, match=r"StepLR got the class Adam: create the optimizer first, "
+                                         r"opt = Adam\(model.parameters\(\), lr=...\), then StepLR\(opt, ...\)"):
+        bp.StepLR(bp.Adam, step_size=5)
+
+
+def test_clipping_leaves_frozen_parameters_out():
+    trained, frozen = bp.Parameter(np.zeros(2)), bp.Parameter(np.zeros(2), trainable=False)
+    trained.grad[...] = [3.0, 4.0]
+    frozen.grad[...] = [100.0, 0.0]
+    assert bp.clip_grad_norm([trained, frozen], 1.0) == pytest.approx(5.0)   # as torch: no grad, not counted
+    np.testing.assert_allclose(trained.grad, [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_array_equal(frozen.grad, [100.0, 0.0])
+    bp.clip_grad_value([trained, frozen], 0.5)
+    np.testing.assert_array_equal(frozen.grad, [100.0, 0.0])
+
+
+def test_rmsprop_alpha_above_one_is_refused():
+    # torch accepts alpha > 1, and the running average of g² turns negative: sqrt gives NaN weights
+    with pytest.raises(ValueError, match=r"RMSprop: alpha is the weight of the running average of g², a number in \[0, 1\]"):
+        bp.RMSprop([bp.Parameter(np.zeros(2))], alpha=10.0)
+    with pytest.raises(ValueError, match=r"SGD: lr must be a number >= 0, got inf"):
+        bp.SGD([bp.Parameter(np.zeros(2))], lr=float("inf"))
+    with pytest.raises(ValueError, match=r"SGD: nesterov must be True or False, got 'yes'"):
+        bp.SGD([bp.Parameter(np.zeros(2))], lr=0.1, momentum=0.9, nesterov="yes")

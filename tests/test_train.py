@@ -40,11 +40,113 @@ def test_diverging_learning_rate_stops_with_a_clear_message():
     rng = np.random.default_rng(0)
     x, labels = bp.data.digits().train
     model = bp.Sequential(bp.Linear(64, 10, rng=rng))     # linear regression: lr 10 is far past 2/λmax
-    with pytest.raises(FloatingPointError,
-                       match=r"loss became (nan|inf) at epoch \d+, batch \d+\. Try a smaller learning rate or clip_norm=1.0") as err:
+    with pytest.raises(FloatingPointError, match=r"at epoch \d+, batch \d+.*Try a smaller learning rate "
+                                                 r"\(lr=10 now\) or clip_norm=1.0") as err:
         bp.fit(model, bp.MSELoss(), bp.SGD(model.parameters(), lr=10.0), (x, np.eye(10)[labels]), epochs=30,
                rng=rng, progress=False)
-    assert len(err.value.history) >= 1                    # the epochs before it blew up are kept
+    assert isinstance(err.value.history, bp.History)      # the epochs before it blew up are kept
+
+
+@pytest.mark.parametrize("lr", [1e3, 1e30])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_a_huge_learning_rate_stops_at_once_instead_of_finishing_at_chance(optimizer, lr):
+    # before: lr = 1e3 finished every epoch at chance accuracy with a finite loss, silently,
+    # and lr = 1e30 returned a loss of 1e58 as a normal result
+    rng = np.random.default_rng(0)
+    train, val, _ = bp.data.digits()
+    model = mlp(rng, hidden=32)
+    opt = getattr(bp, optimizer)(model.parameters(), lr=lr)
+    with pytest.raises(FloatingPointError, match=r"training diverged at epoch 1, batch \d+: .*more than 100 × "
+                                                 r"where it started.*Try a smaller learning rate.*clip_norm=1.0.*"
+                                                 r"initialisation") as err:
+        bp.fit(model, bp.SoftmaxCrossEntropy(), opt, train, val, epochs=5, rng=rng, progress=False)
+    assert len(err.value.history) == 0
+
+
+def test_divergence_of_other_losses_stops_too():
+    rng = np.random.default_rng(0)
+    x, y = bp.data.moons(200, seed=0)
+    model = bp.mlp([2, 16, 1], rng)
+    with pytest.raises(FloatingPointError, match="diverged|became"):
+        bp.fit(model, bp.BCEWithLogits(), bp.SGD(model.parameters(), lr=1e4), (x, y[:, None].astype(float)),
+               epochs=5, rng=rng, progress=False)
+    xr = rng.standard_normal((300, 3))
+    yr = xr @ np.array([[1.0], [2.0], [-1.0]])
+    model = bp.mlp([3, 16, 1], rng)
+    with pytest.raises(FloatingPointError, match="diverged|became"):
+        bp.fit(model, bp.MSELoss(), bp.SGD(model.parameters(), lr=1.0), (xr, yr), epochs=5, rng=rng,
+               progress=False)
+
+
+def test_divergence_rule_after_an_epoch():
+    model = bp.Sequential(bp.Linear(2, 3, rng=np.random.default_rng(0)))
+    ce = bp.train.Divergence(bp.SoftmaxCrossEntropy(), np.zeros(4), bp.SGD(model.parameters(), lr=0.1))
+    ce.batch(2.5, np.zeros((4, 10)), 1, 1)                # chance level ln 10 = 2.30
+    for epoch, loss in enumerate([2.6, 2.7], start=1):
+        ce.epoch(loss, epoch, model.parameters())
+    with pytest.raises(FloatingPointError, match=r"above chance level \(2.3.*risen two epochs in a row: 2.6, 2.7, 2.8"):
+        ce.epoch(2.8, 3, model.parameters())
+    healthy = bp.train.Divergence(bp.SoftmaxCrossEntropy(), np.zeros(4), None)
+    healthy.batch(1.2, np.zeros((4, 2)), 1, 1)
+    for epoch, loss in enumerate([1.08, 1.10, 0.87, 0.61, 0.46, 0.63, 0.56], start=1):   # a real early run
+        healthy.epoch(loss, epoch, model.parameters())
+    model[0].weight.data[0, 0] = np.inf
+    with pytest.raises(FloatingPointError, match=r"parameter weight \(2, 3\) holds values NaN or inf"):
+        healthy.epoch(0.5, 8, model.parameters())
+    model[0].weight.data[0, 0] = 1e9
+    with pytest.raises(FloatingPointError, match="as large as 1e"):
+        healthy.epoch(0.5, 8, model.parameters())
+
+
+def healthy_runs():
+    """The lessons' usual runs, and noisy ones that still learn (batch losses jump 2-5× at times)."""
+    digits = bp.data.digits().train
+    for seed in range(5):
+        yield "digits Adam 1e-3", seed, lambda m: bp.Adam(m.parameters(), lr=1e-3), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 3, 32
+        yield "digits Adam 0.1", seed, lambda m: bp.Adam(m.parameters(), lr=0.1), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 3, 32
+        yield "digits SGD 1.0", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 3, 32
+        yield "digits SGD 0.1 batch 8", seed, lambda m: bp.SGD(m.parameters(), lr=0.1), bp.SoftmaxCrossEntropy(), \
+            [64, 32, 10], digits, 2, 8
+        x, y = bp.data.moons(200, seed=seed)
+        yield "moons SGD 1.0 CE", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.SoftmaxCrossEntropy(), \
+            [2, 16, 16, 2], (x, y), 30, 16
+        yield "moons SGD 1.0 BCE", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.BCEWithLogits(), \
+            [2, 16, 16, 1], (x, y[:, None].astype(float)), 30, 16
+        x, y = bp.data.spirals(seed=seed)
+        yield "spirals SGD 1.0", seed, lambda m: bp.SGD(m.parameters(), lr=1.0), bp.SoftmaxCrossEntropy(), \
+            [2, 64, 64, 3], (x, y), 30, 32
+        yield "spirals Adam 0.05", seed, lambda m: bp.Adam(m.parameters(), lr=0.05), bp.SoftmaxCrossEntropy(), \
+            [2, 64, 64, 3], (x, y), 30, 32
+        xr = np.random.default_rng(seed).standard_normal((300, 3))
+        yr = xr @ np.array([[1.0], [2.0], [-1.0]]) + 0.3 * np.sin(3 * xr[:, :1])
+        yield "regression SGD 0.1", seed, lambda m: bp.SGD(m.parameters(), lr=0.1), bp.MSELoss(), \
+            [3, 16, 1], (xr, yr), 20, 16
+
+
+def test_healthy_and_noisy_runs_are_never_stopped():
+    stopped = []
+    for name, seed, make_opt, loss_fn, sizes, train, epochs, batch_size in healthy_runs():
+        rng = np.random.default_rng(seed)
+        model = bp.mlp(sizes, rng)
+        try:
+            history = bp.fit(model, loss_fn, make_opt(model), train, epochs=epochs, batch_size=batch_size,
+                             rng=rng, progress=False)
+            assert len(history) == epochs and history.train_loss[-1] < history.train_loss[0] * 1.5, name
+        except FloatingPointError as err:
+            stopped.append(f"{name}, seed {seed}: {err}")
+    assert not stopped, stopped
+
+
+def test_history_repr_shows_a_nan_loss():
+    history = bp.History()
+    history.append(1, train_loss=0.5, train_acc=0.9)
+    history.append(2, train_loss=np.nan, train_acc=0.1)
+    assert "train_loss=nan" in repr(history) and "val_loss" not in repr(history)
+    history.append(3, train_loss=0.4, val_loss=np.nan)
+    assert "train_loss=0.4" in repr(history)
 
 
 def test_clip_norm_in_fit_limits_every_update():
@@ -199,3 +301,158 @@ def test_load_refuses_pickles_and_mismatches(tmp_path):
     bp.save(bp.Sequential(bp.Linear(64, 128, rng=np.random.default_rng(0))), tmp_path / "part.npz")
     with pytest.raises(ValueError, match=r"missing \['2.bias', '2.weight'\]"):
         bp.load(model, tmp_path / "part.npz")
+
+
+# ---- fit refuses what would be a silent no-op or a raw error ---------------------------------
+
+DIGITS = bp.data.digits()
+
+
+def small_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    x, y = DIGITS.train
+    return mlp(rng, hidden=8), (x[:100], y[:100]), rng
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(epochs=-3), r"epochs must be a whole number >= 1, got -3"),
+    (dict(epochs=2.5), r"epochs must be a whole number >= 1, got 2.5"),
+    (dict(batch_size=0), r"batch_size must be a whole number >= 1, got 0"),
+    (dict(loss_fn=bp.SoftmaxCrossEntropy), r"got the class SoftmaxCrossEntropy, not a loss object: "
+                                           r"create one with SoftmaxCrossEntropy\(\)"),
+    (dict(loss_fn=bp.L2(0.1)), r"got L2\(lam=0.1\), a weight penalty, as the loss.*penalties=\[L2\(lam=0.1\)\]"),
+    (dict(optimizer=bp.Adam), r"got the class Adam as optimizer.*Adam\(model.parameters\(\), lr=...\)"),
+    (dict(model=bp.Sequential), r"fit got the class Sequential, not an object"),
+    (dict(val=DIGITS.val[0]), r"val must be an \(x, y\) pair, e.g. val=\(x_val, y_val\); "
+                                        r"got one array of shape \(360, 64\)"),
+    (dict(val=(np.zeros((0, 64)), np.zeros(0, int))), r"val x is empty.*val=None"),
+    (dict(train=DIGITS), r"train must be an \(x, y\) pair.*pass splits.train"),
+    (dict(train=(np.full((4, 64), np.nan), np.zeros(4, int))), r"train x contains NaN or inf in 4 rows"),
+    (dict(val=(np.zeros((5, 64)), np.full(5, 10))), r"val=\(x, y\) does not suit this model and loss: "
+                                                     r"SoftmaxCrossEntropy: label 10 is out of range"),
+    (dict(callbacks=[bp.EarlyStopping]), r"got the class EarlyStopping, not an object"),
+    (dict(penalties=[bp.L2]), r"got the class L2, not an object"),
+    (dict(clip_norm=-1), r"clip_norm must be a number > 0"),
+    (dict(rng=None), r"needs an explicit rng, e.g. rng=np.random.default_rng\(0\)"),
+])
+def test_fit_refuses_bad_arguments_before_training(change, message):
+    model, train, rng = small_problem()
+    args = dict(model=model, loss_fn=bp.SoftmaxCrossEntropy(), optimizer=bp.SGD(model.parameters(), lr=0.1),
+                train=train, epochs=2, rng=rng, progress=False)
+    args.update(change)
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=message):
+        bp.fit(**args)
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))   # nothing trained
+
+
+def test_fit_refuses_an_optimizer_built_for_another_model():
+    # before: it trained nothing, silently
+    model, train, rng = small_problem()
+    other, _, _ = small_problem(1)
+    with pytest.raises(ValueError, match="holds none of this model's trainable parameters.*another model"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(other.parameters(), lr=0.1), train, rng=rng, progress=False)
+    for p in model.parameters():
+        p.trainable = False
+    with pytest.raises(ValueError, match="every parameter of the model is frozen"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model.parameters(), lr=0.1), train, rng=rng, progress=False)
+
+
+def test_scheduler_of_another_optimizer_and_a_single_callback():
+    model, train, rng = small_problem()
+    opt = bp.SGD(model.parameters(), lr=0.1)
+    other = bp.StepLR(bp.SGD(model.parameters(), lr=0.1), step_size=1)
+    with pytest.raises(ValueError, match="scheduler was built for another optimizer"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), opt, train, rng=rng, progress=False, scheduler=other)
+    with pytest.raises(ValueError, match="got a learning-rate schedule as optimizer"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), other, train, rng=rng, progress=False)
+    history = bp.fit(model, bp.SoftmaxCrossEntropy(), opt, train, val=train, epochs=3, rng=0, progress=False,
+                     callbacks=bp.EarlyStopping(patience=5), penalties=bp.L2(1e-3))    # one object, an int seed
+    assert len(history) == 3
+
+
+def test_fit_takes_python_lists_as_arrays():
+    # before: x[idx] on a list raised a raw TypeError
+    runs = []
+    for as_list in (False, True):
+        model, (x, y), rng = small_problem()
+        train = (x.tolist(), y.tolist()) if as_list else (x, y)
+        runs.append(bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model.parameters(), lr=0.1), train, val=train,
+                           epochs=2, rng=rng, progress=False).val_loss)
+    assert runs[0] == runs[1]
+
+
+def test_batchnorm_with_a_last_batch_of_one_is_refused_up_front_and_drop_last_cures_it():
+    # before: a ValueError from deep inside BatchNorm in the middle of training, no epoch, no cure
+    rng = np.random.default_rng(0)
+    x, y = DIGITS.train
+    x, y = x[:65], y[:65]                                # 2 batches of 32, then 1 sample
+    model = bp.mlp([64, 16, 10], rng, batchnorm=True)
+    opt = bp.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"65 samples and batch_size=32: the last mini-batch of every epoch holds 1, "
+                                         r"but BatchNorm1d\(16.*needs at least 2 .*drop_last=True"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), opt, (x, y), rng=rng, progress=False)
+
+    class CountSteps(bp.Callback):
+        steps = 0
+
+        def on_step_end(self, model):
+            self.steps += 1
+
+    counter = CountSteps()
+    history = bp.fit(model, bp.SoftmaxCrossEntropy(), opt, (x, y), epochs=2, rng=rng, progress=False,
+                     drop_last=True, callbacks=[counter])
+    assert len(history) == 2 and counter.steps == 4
+    assert [len(b) for b, _ in bp.data.batches(x, y, 32, rng=rng, drop_last=True)] == [32, 32]
+
+
+def test_clip_norm_in_fit_measures_the_trainable_parameters_only():
+    # PyTorch's clip_grad_norm_ never sees a frozen parameter (it has no gradient); before, fit
+    # counted the frozen body's gradients into the total norm and clipped the head too much
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)), rng.integers(0, 3, 16)
+    body, head = bp.Linear(4, 8, rng=rng), bp.Linear(8, 3, rng=rng)
+    body.weight.data *= 30                              # large body gradients, if they counted
+    for p in body.parameters():
+        p.trainable = False
+    model = bp.Sequential(body, bp.Tanh(), head)
+    loss_fn = bp.SoftmaxCrossEntropy()
+    loss_fn.forward(model.forward(x), y)
+    model.backward(loss_fn.backward())
+    head_grads = [p.grad.copy() for p in head.parameters()]
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in head_grads))
+    model.zero_grad()
+    before = [p.data.copy() for p in head.parameters()]
+    bp.fit(model, loss_fn, bp.SGD(model.parameters(), lr=1.0), (x, y), epochs=1, batch_size=16, rng=rng,
+           progress=False, clip_norm=0.5 * norm)
+    for p, b, g in zip(head.parameters(), before, head_grads):
+        np.testing.assert_allclose(b - p.data, g * 0.5 * norm / (norm + 1e-6), rtol=1e-9)
+
+
+def test_load_validates_everything_before_changing_anything(tmp_path):
+    # before: a string array of the right shape raised halfway, the model half-loaded
+    model = mlp(np.random.default_rng(0))
+    before = [p.data.copy() for p in model.parameters()]
+    arrays = {name: p.data + 1 for name, p in model.named_parameters()}
+    arrays["2.bias"] = np.array(["x"] * 10)              # the last parameter: the others would be loaded
+    np.savez(tmp_path / "strings.npz", **arrays)
+    with pytest.raises(ValueError, match=r"parameter '2.bias' holds <U1 data, not numbers"):
+        bp.load(model, tmp_path / "strings.npz")
+    arrays["2.bias"] = np.full(10, np.nan)
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(ValueError, match=r"'2.bias' holds NaN or inf"):
+        bp.load(model, tmp_path / "nan.npz")
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
+def test_save_and_load_agree_on_the_npz_suffix(tmp_path, monkeypatch):
+    # before: save(m, "w") wrote w.npz and load(m, "w") could not find it
+    monkeypatch.chdir(tmp_path)
+    a, b = mlp(np.random.default_rng(0)), mlp(np.random.default_rng(1))
+    assert bp.save(a, "w") == "w.npz"
+    bp.load(b, "w")
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at 'v' \(nor 'v.npz'\)"):
+        bp.load(b, "v")
+    with pytest.raises(ValueError, match="got the class Sequential"):
+        bp.save(bp.Sequential, "w")

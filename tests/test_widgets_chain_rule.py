@@ -79,3 +79,20 @@ def test_nudge_challenge_reachable_within_budget_only():
     e.controls["h"].value = 0.6                          # still a big miss, but over budget
     assert "Over budget: h" in e.challenge.value
 
+
+
+def test_tiny_changes_show_their_digits_not_zeros():
+    # a saturated neuron: the changes are ~1e-9, and the table must not round them to 0.00000
+    view = neuron_view(x=3.0, w=3.0, b=0.0, h=0.01, nudge="w")
+    assert "0.00000" not in view.text and "+0.0000<" not in view.text
+    g, p, a, _ = nudges(3.0, 3.0, 0.0, 0.01)["w"]
+    assert f"{p:+.4g}" in view.text and f"{a:+.4g}" in view.text and "e-09" in view.text
+
+
+def test_the_legend_sits_outside_the_plotted_data():
+    view = neuron_view(x=2.0, w=2.0, b=0.0, h=0.3, nudge="w")    # the curve runs along the top
+    fig = view.figure
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    legend = ax.get_legend().get_window_extent()
+    assert not legend.overlaps(ax.get_window_extent())

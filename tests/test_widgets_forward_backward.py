@@ -61,6 +61,34 @@ def test_step_and_reset_buttons():
     assert e.step == 0 and not e.step_button.disabled and "dW1 = [" not in e.text.value
 
 
+def test_back_button_undoes_one_step_and_stops_at_zero():
+    e = network_stepper()
+    assert e.back_button.disabled                              # nothing to undo at the start
+    for _ in range(3):
+        e.step_button.click()
+    shown = e.image.value
+    e.step_button.click()
+    e.back_button.click()
+    assert e.step == 3 and e.image.value == shown and not e.back_button.disabled
+    for _ in range(5):
+        e.back_button.click()
+    assert e.step == 0 and e.back_button.disabled
+
+
+def test_backward_steps_name_their_results_without_the_formulas():
+    # the formulas are the lesson's exercises (linear_backward, relu_backward): the widget must not print them
+    backward = " ".join(what for phase, what in STEPS if phase == "backward")
+    for formula in ("W2ᵀ", "W1ᵀ", "xᵀ", "hᵀ", "[z > 0]", "2(ŷ − t)"):
+        assert formula not in backward
+    for name in ("dL/dŷ", "dL/dh", "dW2", "db2", "dL/dz", "dL/dx", "dW1", "db1"):
+        assert name in backward
+
+
+def test_slider_labels_are_not_cut():
+    e = network_stepper()
+    assert all(c.style.description_width == "initial" for c in e.controls.values())
+
+
 def test_sliders_recompute_at_the_current_step():
     e = network_stepper()
     for _ in range(len(STEPS)):

@@ -69,13 +69,25 @@ def test_challenge_not_met_at_default_met_when_confidently_wrong():
     assert np.isnan(w.view.metrics["gradient_ratio_when_wrong"])
 
 
-def test_compare_mse_ce_fills_in_accuracies_and_ce_learns_faster():
-    runs = L.compare_mse_ce(epochs=3)
-    assert set(runs) == {"cross-entropy", "MSE"}
-    for h in runs.values():
-        assert len(h) == 3 and not np.isnan(h.val_acc).any()
-    assert runs["cross-entropy"].val_acc[-1] > runs["MSE"].val_acc[-1]
+@pytest.mark.parametrize("task", ["regression", "binary", "multi-class"])
+@pytest.mark.parametrize("z", [-8.0, -6.0, 0.0, 8.0])
+def test_markers_stay_inside_the_plot_over_the_whole_slider_range(task, z):
+    view = L.loss_view(task, z)
+    loss_axes = view.figure.axes[0]
+    here = L.loss_and_gradient(task, z)
+    low, high = loss_axes.get_ylim()
+    for key in ("mse", "ce"):
+        if not np.isnan(here[key]):
+            assert low <= here[key] <= high, (key, here[key], (low, high))
 
 
-def test_confidently_wrong_grows_with_init_scale():
-    assert L.confidently_wrong(10.0) > 0.5 > L.confidently_wrong(1.0)
+def test_legend_sits_above_the_plots_not_over_the_curves():
+    view = L.loss_view("binary", -1.0)
+    assert len(view.figure.legends) == 1
+    assert all(ax.get_legend() is None for ax in view.figure.axes)
+
+
+def test_labels_are_not_cut():
+    w = bp.widgets.loss_explorer()
+    assert w.controls["z"].style.description_width == "initial"
+    assert w.controls["task"].style.button_width == "7.5em"          # wide enough for "multi-class"

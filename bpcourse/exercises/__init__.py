@@ -6,7 +6,7 @@
 from .core import EXERCISES, Verdict
 from .hints import hint, solution
 from .predict import reveal
-from .lesson00 import check_sigmoid
+from .lesson00 import *  # noqa: F401,F403
 from .lesson01 import *  # noqa: F401,F403
 from .lesson02 import *  # noqa: F401,F403
 from .lesson03 import *  # noqa: F401,F403
@@ -15,3 +15,5 @@ from .lesson05 import *  # noqa: F401,F403
 from .lesson06 import *  # noqa: F401,F403
 from .lesson07 import *  # noqa: F401,F403
 from .lesson08 import *  # noqa: F401,F403
+from .lesson09 import *  # noqa: F401,F403
+from .lesson10 import *  # noqa: F401,F403

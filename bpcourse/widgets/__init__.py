@@ -8,3 +8,5 @@ from .gradients import *  # noqa: F401,F403
 from .regularization import *  # noqa: F401,F403
 from .cost import *  # noqa: F401,F403
 from .transfer import *  # noqa: F401,F403
+from .by_hand import *  # noqa: F401,F403
+from .loss_curves import *  # noqa: F401,F403

@@ -52,11 +52,16 @@ def nudges(x, w, b, h):
     return rows
 
 
+def number(v):
+    """A signed number with 4 significant digits, so that a small one never shows as 0.00000."""
+    return f"{v:+.4g}"
+
+
 def _table(rows, h):
     head = ("<tr><th>nudge</th><th>∂y/∂·</th><th>predicted Δy = grad·h</th>"
             "<th>actual Δy</th><th>miss</th></tr>")
     body = "".join(
-        f"<tr><td>{name} + {h:.2f}</td><td>{g:+.4f}</td><td>{p:+.5f}</td><td>{a:+.5f}</td>"
+        f"<tr><td>{name} + {h:.2f}</td><td>{number(g)}</td><td>{number(p)}</td><td>{number(a)}</td>"
         f"<td>{100 * m:.1f}%</td></tr>" for name, (g, p, a, m) in rows.items())
     return f"<table>{head}{body}</table>"
 
@@ -66,7 +71,7 @@ def neuron_view(x=1.0, w=0.5, b=0.0, h=0.1, nudge="b"):
     ``nudge``, y against that input with the tangent line the gradient predicts."""
     y, leaves = neuron(x, w, b)
     rows = nudges(x, w, b, h)
-    fig, (ax_graph, ax_tan) = new_figure(1, 2, figsize=(9.5, 2.9), width_ratios=[2.6, 1])
+    fig, (ax_graph, ax_tan) = new_figure(1, 2, figsize=(9.5, 3.2), width_ratios=[2.6, 1])
     draw_graph(y, ax=ax_graph)
     point = {"x": x, "w": w, "b": b}
     at = point[nudge]
@@ -81,7 +86,8 @@ def neuron_view(x=1.0, w=0.5, b=0.0, h=0.1, nudge="b"):
     ax_tan.set_ylim(-1.15, 1.15)
     ax_tan.set_xlabel(nudge)
     ax_tan.set_title(f"nudging {nudge} by h = {h:.2f}", fontsize=9)
-    ax_tan.legend(fontsize=7, loc="upper left")
+    ax_tan.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2,
+                  frameon=False)                # below the axes: never over the curve
     text = (f"<b>y = tanh(w·x + b) = tanh({w:.2f}·{x:.2f} + {b:.2f}) = {y.data:.4f}</b><br>"
             + _table(rows, h))
     metrics = {"largest_grad": max(abs(leaves[n].grad) for n in INPUTS),

@@ -18,16 +18,17 @@ B1 = np.array([0.1, -0.2, 0.3])
 W2 = np.array([[0.7], [-1.2], [0.5]])
 B2 = np.array([0.2])
 
-# (phase, what the step computes) — one operation each, in the order backprop runs them.
+# (phase, what the step computes) — one operation each, in the order backprop runs them. The backward
+# steps name what they produce, not the formulas: deriving those is the lesson's exercises.
 STEPS = [
-    ("forward", "z = x·W1 + b1  (Linear 1)"),
-    ("forward", "h = ReLU(z)"),
-    ("forward", "ŷ = h·W2 + b2  (Linear 2)"),
-    ("forward", "L = (ŷ − t)²  (MSELoss)"),
-    ("backward", "dL/dŷ = 2(ŷ − t)"),
-    ("backward", "dL/dh = dŷ·W2ᵀ,  dW2 = hᵀ·dŷ,  db2 = dŷ  (Linear 2)"),
-    ("backward", "dL/dz = dL/dh ⊙ [z > 0]  (ReLU)"),
-    ("backward", "dL/dx = dz·W1ᵀ,  dW1 = xᵀ·dz,  db1 = dz  (Linear 1)"),
+    ("forward", "Linear 1: z = x·W1 + b1"),
+    ("forward", "ReLU: h = max(0, z)"),
+    ("forward", "Linear 2: ŷ = h·W2 + b2"),
+    ("forward", "MSE loss: L = (ŷ − t)²"),
+    ("backward", "MSE loss: dL/dŷ"),
+    ("backward", "Linear 2: dL/dh, and the parameter gradients dW2, db2"),
+    ("backward", "ReLU: dL/dz from dL/dh"),
+    ("backward", "Linear 1: dL/dx, and the parameter gradients dW1, db1"),
 ]
 
 
@@ -103,10 +104,10 @@ def draw_network(state, step, ax):
         face = "#ffe08a" if key in touched else ("#eeeeee" if dead else "#dcebf7")
         ax.add_patch(FancyBboxPatch((x - 0.7, y - 0.36), 1.4, 0.72, boxstyle="round,pad=0.02",
                                     fc=face, ec="#2b5b84", lw=0.8, zorder=2))
-        ax.text(x, y, "\n".join(lines), ha="center", va="center", family="monospace", fontsize=7.5,
+        ax.text(x, y, "\n".join(lines), ha="center", va="center", family="monospace", fontsize=9,
                 zorder=3)
     for c, head in enumerate(["input", "Linear 1", "ReLU", "Linear 2", "MSE loss"]):
-        ax.text(2.2 * c, 1.6, head, ha="center", va="center", fontsize=8, color="0.3")
+        ax.text(2.2 * c, 1.6, head, ha="center", va="center", fontsize=10, color="0.3")
     ax.set_xlim(-0.85, 2.2 * 4 + 0.85)
     ax.set_ylim(-1.45, 1.75)
     ax.set_axis_off()
@@ -120,7 +121,7 @@ def _matrix(a):
 def stepper_view(x1=1.0, x2=0.5, target=1.0, step=0):
     """The network after the first ``step`` operations, the step list, and the numbers."""
     s = run_steps(x1, x2, target, step)
-    fig, ax = new_figure(figsize=(9, 2.8))
+    fig, ax = new_figure(figsize=(10.5, 3.4))
     draw_network(s, step, ax)
     items = []
     for i, (phase, what) in enumerate(STEPS, start=1):
@@ -135,7 +136,10 @@ def stepper_view(x1=1.0, x2=0.5, target=1.0, step=0):
                        f"db1 = {_matrix(s['db1'])}")
     done = ("Forward and backward done: every parameter has its gradient." if step == len(STEPS)
             else "Press Step to run the next operation." if step else "Press Step to start the forward pass.")
-    text = "".join(items) + ("<br>" + "<br>".join(numbers) if numbers else "") + f"<br><i>{done}</i>"
+    legend = ("<span style='background:#ffe08a'>&nbsp;yellow&nbsp;</span>: written by the last step; "
+              "<span style='background:#eeeeee'>&nbsp;grey&nbsp;</span>: hidden unit switched off by ReLU (z ≤ 0).")
+    text = ("".join(items) + ("<br>" + "<br>".join(numbers) if numbers else "")
+            + f"<br><i>{done}</i><br><small>{legend}</small>")
     metrics = {}
     if step == len(STEPS):
         metrics["dead_units"] = float(np.sum(s["z"] <= 0))
@@ -149,15 +153,19 @@ class Stepper(Explorer):
     def __init__(self, controls, update, name, steps):
         self.step, self.steps = 0, steps
         self.step_button = W.Button(description="Step ▶", button_style="primary")
+        self.back_button = W.Button(description="◀ Back", disabled=True)
         self.reset_button = W.Button(description="Reset")
         self.step_button.on_click(lambda _: self.go(self.step + 1))
+        self.back_button.on_click(lambda _: self.go(self.step - 1))
         self.reset_button.on_click(lambda _: self.go(0))
-        rows = [W.HBox(list(controls.values())), W.HBox([self.step_button, self.reset_button])]
+        rows = [W.HBox(list(controls.values())),
+                W.HBox([self.back_button, self.step_button, self.reset_button])]
         super().__init__(controls, update, name, layout_rows=rows)
 
     def go(self, step):
         self.step = max(0, min(step, self.steps))
         self.step_button.disabled = self.step == self.steps
+        self.back_button.disabled = self.step == 0
         self.refresh()
 
     def values(self):
@@ -166,7 +174,8 @@ class Stepper(Explorer):
 
 def network_stepper():
     """Step through a 2-3-1 ReLU network one operation at a time: forward, then backward."""
-    slider = dict(min=-2.0, max=2.0, step=0.1, continuous_update=False, readout_format=".1f")
+    slider = dict(min=-2.0, max=2.0, step=0.1, continuous_update=False, readout_format=".1f",
+                  style={"description_width": "initial"})
     controls = {
         "x1": W.FloatSlider(value=1.0, description="x1", **slider),
         "x2": W.FloatSlider(value=0.5, description="x2", **slider),

@@ -1,19 +1,13 @@
-"""Widgets and experiments for 03_loss_functions: MSE versus cross-entropy.
+"""The widget of 03_loss_functions: MSE and cross-entropy side by side, for one logit.
 
-Plain functions (``loss_and_gradient``, ``loss_view``, ``compare_mse_ce``) hold the
-logic; ``loss_explorer()`` wires a logit slider and a task switch to them.
+Plain functions (``loss_and_gradient``, ``loss_view``) hold the logic; ``loss_explorer()``
+wires a logit slider and a task switch to them. (The lesson's training experiment is
+``bpcourse.mse_vs_ce``.)
 """
-import functools
-
 import ipywidgets as W
 import numpy as np
 
-from .. import data
 from ..challenges import Challenge, register
-from ..layers import Linear, ReLU, Sequential, Sigmoid
-from ..losses import MSELoss, SoftmaxCrossEntropy, softmax
-from ..optim import SGD
-from ..train import Callback, fit, predict
 from .base import Explorer, View, new_figure
 
 __all__ = ["loss_explorer"]
@@ -75,19 +69,24 @@ def loss_view(task="binary", z=-1.0):
     """Loss (left) and gradient with respect to z (right) of MSE and cross-entropy, at the slider's z."""
     grid = np.linspace(-8, 8, 321)
     curves, here = loss_and_gradient(task, grid), loss_and_gradient(task, z)
-    fig, (a1, a2) = new_figure(1, 2, figsize=(9, 3.2))
-    for ax, key, label in ((a1, "", "loss"), (a2, "_grad", "∂loss/∂z")):
-        ax.plot(grid, curves["mse" + key], color="tab:blue", label="MSE")
+    fig, (a1, a2) = new_figure(1, 2, figsize=(9, 3.6))
+    slope = "∂loss/∂ŷ" if task == "regression" else "∂loss/∂z"
+    for ax, key, label in ((a1, "", "loss"), (a2, "_grad", slope)):
+        ax.plot(grid, curves["mse" + key], color="tab:blue", label="MSE" if task != "multi-class"
+                else "squared error (summed over the 3 classes)")
         if task != "regression":
             ax.plot(grid, curves["ce" + key], color="tab:red", label="cross-entropy")
         ax.axvline(z, color="k", lw=0.8, ls=":")
         ax.plot([z], [here["mse" + key]], "o", color="tab:blue")
         if task != "regression":
             ax.plot([z], [here["ce" + key]], "o", color="tab:red")
-        ax.set_xlabel("prediction ŷ" if task == "regression" else "logit z of the true class")
+        ax.set_xlabel("prediction ŷ (target 1)" if task == "regression" else "logit z of the true class")
         ax.set_ylabel(label)
-        ax.legend(fontsize=8)
-    a1.set_ylim(-0.2, 8 if task == "regression" else 4)
+    # the whole slider range stays in view, so the markers never leave the plot
+    shown = [curves["mse"]] + ([curves["ce"]] if task != "regression" else [])
+    a1.set_ylim(-0.03 * max(np.max(c) for c in shown), 1.05 * max(np.max(c) for c in shown))
+    fig.legend(*a1.get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=9,
+               frameon=False)                       # above the plots: never over the curves
     fits, why = ADVICE[task]
     if task == "regression":
         numbers = (f"ŷ = {z:.2f}, target 1: MSE = {here['mse']:.4g}, gradient {here['mse_grad']:.4g}. "
@@ -114,68 +113,9 @@ register(Challenge(
 def loss_explorer():
     """Slider: the logit z of the true class; switch: the task. Shows MSE and cross-entropy side by side."""
     controls = {
-        "task": W.ToggleButtons(options=TASKS, value="binary", description="task"),
+        "task": W.ToggleButtons(options=TASKS, value="binary", description="task",
+                                style={"description_width": "initial", "button_width": "7.5em"}),
         "z": W.FloatSlider(value=-1.0, min=-8.0, max=8.0, step=0.1, description="logit z / ŷ",
                            style={"description_width": "initial"}),
     }
     return Explorer(controls, loss_view, "loss_explorer")
-
-
-# ---------------------------------------------------------------- the central experiment ---
-
-@functools.lru_cache(maxsize=1)
-def _digits():
-    return data.digits(seed=0)
-
-
-class ArgmaxAccuracy(Callback):
-    """Fill in train and validation accuracy (argmax of the outputs) where ``fit`` cannot know
-    it: for MSE on one-hot targets, fit sees a regression."""
-
-    def __init__(self, train, val):
-        self.train, self.val = train, val
-
-    def on_epoch_end(self, epoch, history, model):
-        for key, (x, labels) in (("train_acc", self.train), ("val_acc", self.val)):
-            getattr(history, key)[-1] = float(np.mean(predict(model, x).argmax(axis=1) == labels))
-        return False
-
-
-def digits_classifier(kind, init_scale=1.0, seed=0, hidden=32):
-    """64 → hidden → 10 with ReLU; ``kind="mse"`` ends in a Sigmoid (outputs compared with one-hot
-    targets), ``kind="ce"`` ends in logits for SoftmaxCrossEntropy. Same seed, same weights.
-    ``init_scale`` multiplies the last layer's weights (large: confident predictions from the start)."""
-    rng = np.random.default_rng(seed)
-    last = Linear(hidden, 10, init="xavier", rng=rng)
-    last.weight.data *= init_scale
-    layers = [Linear(64, hidden, rng=rng), ReLU(), last]
-    return Sequential(*layers, Sigmoid()) if kind == "mse" else Sequential(*layers)
-
-
-def compare_mse_ce(epochs=15, init_scale=1.0, lr_ce=0.1, lr_mse=1.0, seed=0):
-    """Train the same classifier on digits with cross-entropy and with MSE on sigmoid outputs.
-
-    MSELoss averages over the 10 outputs as well as the batch, which alone makes its gradient
-    10× smaller, so MSE gets a 10× larger learning rate by default: what remains is the effect of the
-    sigmoid's flat ends. Returns {"cross-entropy": History, "MSE": History}, accuracies in both.
-    """
-    splits = _digits()
-    (x, y), (xv, yv) = splits.train, splits.val
-    eye = np.eye(10)
-    out = {}
-    for kind, name, loss, lr, train, val in (
-            ("ce", "cross-entropy", SoftmaxCrossEntropy(), lr_ce, (x, y), (xv, yv)),
-            ("mse", "MSE", MSELoss(), lr_mse, (x, eye[y]), (xv, eye[yv]))):
-        model = digits_classifier(kind, init_scale, seed)
-        out[name] = fit(model, loss, SGD(model.parameters(), lr=lr), train, val=val, epochs=epochs,
-                        batch_size=32, rng=np.random.default_rng(seed), progress=False,
-                        callbacks=[ArgmaxAccuracy((x, y), (xv, yv))])
-    return out
-
-
-def confidently_wrong(init_scale=1.0, seed=0, threshold=0.05):
-    """Fraction of training images whose true class gets probability below ``threshold`` at the start
-    (softmax of the untrained model's logits)."""
-    x, y = _digits().train
-    p = softmax(predict(digits_classifier("ce", init_scale, seed), x))
-    return float(np.mean(p[np.arange(len(y)), y] < threshold))
