@@ -11,6 +11,7 @@ import argparse
 import copy
 import csv
 import os
+import resource
 import tempfile
 import time
 from collections import defaultdict
@@ -52,6 +53,12 @@ def submission(kind, number, source, fresh):
     return nb
 
 
+def cpu_seconds():
+    """User and system CPU time of this process and of its children that have ended."""
+    return sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for field in ("ru_utime", "ru_stime"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, help="workers (default: every core)")
@@ -69,10 +76,10 @@ def main():
                 source = nbformat.read(course.source / f"{lesson}.ipynb", as_version=4)
                 fresh = nbformat.read(tmp / "release" / f"{lesson}.ipynb", as_version=4)
                 nbformat.write(submission(kind, number, source, fresh), tmp / "subs" / student / f"{lesson}.ipynb")
-        load = os.getloadavg()[0]
+        load, cpu = os.getloadavg()[0], cpu_seconds()
         start = time.perf_counter()
         graded = grade.grade(tmp / "subs", tmp / "out", course, report=lambda line: None, jobs=args.jobs)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         got, full = defaultdict(float), defaultdict(float)
         for row in csv.DictReader(open(tmp / "out" / "grades.csv", encoding="utf-8")):
             got[kinds[row["student"]]] += float(row["points"])
@@ -81,6 +88,8 @@ def main():
     print(f"graded {len(KINDS)} students × {len(LESSONS)} lessons = {notebooks} notebooks in {seconds:.0f} s "
           f"with {graded.jobs} worker(s) on {os.cpu_count()} cores: {seconds / notebooks:.1f} s a notebook "
           f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after: other work slows it down)")
+    print(f"CPU time of the grading processes: {cpu:.0f} s ({cpu / notebooks:.1f} s a notebook), so "
+          f"about {cpu / os.cpu_count():.0f} s on this machine with nothing else running")
     for kind in dict.fromkeys(KINDS):
         print(f"  {kind:9s} {got[kind]:5g} of {full[kind]:g} points")
     if graded.alerts:

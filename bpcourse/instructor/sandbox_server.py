@@ -178,13 +178,15 @@ class Server:
         return {"returned": result, "used": sorted(used)}
 
     def _watch(self, used):
-        """A profile hook noting each function of the package that student code calls directly."""
-        package = self.package_dir + os.sep
+        """A profile hook noting each function of the package that student code calls directly
+        (not the checks' own functions, which a check may hand to student code)."""
+        package, checks = self.package_dir + os.sep, os.path.join(self.package_dir, "exercises") + os.sep
 
         def profile(frame, event, arg):
             if event == "call" and frame.f_back is not None \
                     and frame.f_back.f_code.co_filename.startswith("<cell") \
-                    and frame.f_code.co_filename.startswith(package):
+                    and frame.f_code.co_filename.startswith(package) \
+                    and not frame.f_code.co_filename.startswith(checks):
                 name = f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}"
                 used.add(name.removesuffix(".__init__"))
         return profile
