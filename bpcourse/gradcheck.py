@@ -278,10 +278,10 @@ def describe(layer):
 @contextmanager
 def _frozen_state(layer):
     """Replay the same random numbers on every forward (Dropout masks stay fixed), and
-    restore gradients and running statistics afterwards, so a check changes nothing."""
+    restore gradients and buffers (running statistics) afterwards, so a check changes nothing."""
     layers = list(layer.walk())
     rngs = [(l.rng, l.rng.bit_generator.state) for l in layers if isinstance(getattr(l, "rng", None), np.random.Generator)]
-    saved = [(l, name, np.copy(v)) for l in layers for name, v in vars(l).items() if name.startswith("running_")]
+    buffers = {name: np.copy(b) for name, b in layer.named_buffers()}
     grads = [(p, p.grad.copy()) for p in layer.parameters()]
 
     def replay():
@@ -292,8 +292,8 @@ def _frozen_state(layer):
         yield replay
     finally:
         replay()
-        for l, name, v in saved:
-            setattr(l, name, v)
+        for name, b in layer.named_buffers():        # forward may have replaced the arrays
+            b[...] = buffers[name]
         for p, g in grads:
             p.grad[...] = g
 

@@ -362,3 +362,25 @@ def test_check_model_passes_a_correct_model_of_every_layer_for_any_seed(mode):
         if not report:
             failures.append(f"seed {seed}:\n{report}")
     assert not failures, failures[0]
+
+
+class Doubler(bp.Layer):
+    """y = 2x, remembering the largest |x| seen: a buffer not named running_*."""
+    buffer_names = ("largest",)
+
+    def __init__(self):
+        self.largest = np.zeros(1)
+
+    def forward(self, x):
+        self.largest = np.maximum(self.largest, np.abs(x).max())
+        return 2 * x
+
+    def backward(self, dout):
+        return 2 * dout
+
+
+def test_check_restores_every_declared_buffer():
+    # before: the check restored attributes named running_* only, so a layer's other state drifted
+    layer = Doubler()
+    report = bp.check_layer(layer, RNG.standard_normal((3, 2)))
+    assert report and layer.largest[0] == 0
