@@ -122,10 +122,9 @@ def test_report_names_the_first_wrong_gradient(case):
     assert "0 (zero)" in repr(found) and "WRONG" in repr(found)          # db1, and the two wrong rows
 
 
-def test_early_stopping_restores_the_weights_but_not_batchnorm_running_statistics():
-    """Lesson 09 §5 says that bp.EarlyStopping (like bp.save) copies model.parameters() only, so on a
-    BatchNorm network it restores the best weights with the last epoch's running statistics. If the
-    package starts restoring the running statistics, this fails: change the lesson's text with it."""
+def test_early_stopping_restores_the_weights_and_batchnorm_running_statistics():
+    """Lesson 09 §5 says that bp.EarlyStopping (like bp.save) copies model.state_dict(), so on a
+    BatchNorm network it restores the best epoch's weights and running statistics together."""
     from types import SimpleNamespace
     rng = np.random.default_rng(5)
     model = by_hand.network(rng, hidden=4, inputs=3, classes=2)
@@ -145,5 +144,5 @@ def test_early_stopping_restores_the_weights_but_not_batchnorm_running_statistic
     stopper.on_train_end(model)
     for p, best in zip(model.parameters(), best_weights):
         np.testing.assert_array_equal(p.data, best)
-    np.testing.assert_array_equal(model[1].running_mean, last_mean)
     assert not np.allclose(last_mean, best_mean)
+    np.testing.assert_array_equal(model[1].running_mean, best_mean)
