@@ -17,7 +17,10 @@ class Parameter:
     """
 
     def __init__(self, data, name="", trainable=True):
-        self.data = np.asarray(data)
+        data = as_array(data, f"Parameter {name}".strip())
+        if data.dtype.kind not in "biuf":
+            raise ValueError(f"Parameter {name} holds numbers, got dtype {data.dtype}.".replace("  ", " "))
+        self.data = data if data.dtype.kind == "f" else data.astype(np.float64)   # an optimizer needs floats
         self.grad = np.zeros_like(self.data)
         self.name = name
         self.trainable = trainable
@@ -34,6 +37,24 @@ class Parameter:
         return f"Parameter({self.name or '?'}, shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
 
 
+class ParameterSlot:
+    """A layer attribute that holds a Parameter (or None): ``layer.weight = W`` with a plain
+    array would drop the Parameter (no gradient, never trained, silently), so it is refused.
+
+    Only assignment goes through here; reading ``layer.weight`` stays a plain attribute lookup.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __set__(self, layer, value):
+        if value is not None and not isinstance(value, Parameter):
+            raise ValueError(f"{type(layer).__name__}.{self.name} is a Parameter: assign into its data "
+                             f"({self.name}.data[...] = w), or assign a Parameter (bp.Parameter(w), or "
+                             f"another layer's .{self.name} to share it).")
+        layer.__dict__[self.name] = value
+
+
 class Layer:
     """Base class: ``forward``, ``backward``, ``parameters``, ``train``/``eval``."""
 
@@ -47,6 +68,7 @@ class Layer:
 
     def __call__(self, x):
         return self.forward(x)
+
 
     def named_parameters(self, prefix=""):
         """(name, Parameter) pairs in a stable order: own weight before bias, then children's.
@@ -112,7 +134,12 @@ class Layer:
         return value
 
     def _check_dout(self, dout, expected_shape):
-        dout = np.asarray(dout)
+        if type(dout) is not np.ndarray or dout.dtype.kind != "f":
+            dout = np.asarray(dout)
+            if dout.dtype.kind in "iub":             # whole numbers: the layer's floats
+                dout = dout.astype(getattr(self, "dtype", np.float64))
+            elif dout.dtype.kind != "f":
+                raise ValueError(f"{self!r}.backward() expected a float array dout, got dtype {dout.dtype}.")
         if dout.shape != tuple(expected_shape):
             raise ValueError(
                 f"{self!r}.backward() expected dout of shape {tuple(expected_shape)} "
@@ -121,30 +148,38 @@ class Layer:
         return dout
 
 
+def as_array(x, who):
+    """``np.asarray(x)``, with a sentence instead of numpy's error for a ragged nested list."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError):
+        raise ValueError(f"{who} expected an array of numbers, got {describe_object(x)} that numpy cannot "
+                         f"turn into one (rows of different lengths?).") from None
+
+
 def check_array(layer, x, ndim=None, features=None, dtype=None):
     """Validate a layer's input: a finite-size floating array of the right shape and dtype.
 
     Raises ValueError naming the layer, the expected and the received shape or dtype.
     """
     if (type(x) is np.ndarray and x.dtype.kind == "f" and x.size and (dtype is None or x.dtype == dtype)
-            and (ndim is None or x.ndim == ndim) and (features is None or x.shape[-1] == features)):
+            and (ndim is None or x.ndim == ndim) and (features is None or x.ndim and x.shape[-1] == features)):
         return x                                     # the common case, kept cheap: it runs every step
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+    x = as_array(x, repr(layer))
+    if x.dtype.kind not in "biuf":
         raise ValueError(f"{layer!r} expected a numeric array, got dtype {x.dtype}.")
     if x.size == 0 or (x.ndim > 0 and x.shape[0] == 0):
         raise ValueError(f"{layer!r} got an empty batch of shape {x.shape}: need at least one sample.")
-    if ndim is not None and x.ndim != ndim or features is not None and x.shape[-1] != features:
+    if (ndim is not None and x.ndim != ndim) or (features is not None and (x.ndim == 0 or x.shape[-1] != features)):
         want = "(N, " + ("?" if features is None else str(features)) + ")" if ndim in (None, 2) else f"{ndim}-D"
-        raise ValueError(f"{layer!r} expected input of shape {want}, got {x.shape}.")
-    if dtype is not None:
-        if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
-            x = x.astype(dtype)
-        elif x.dtype != dtype:
-            raise ValueError(
-                f"{layer!r} holds {np.dtype(dtype)} parameters but got {x.dtype} input: "
-                f"convert it with x.astype(np.{np.dtype(dtype)})."
-            )
+        one = (f" For one sample, add the batch axis: x.reshape(1, {x.shape[0]})."
+               if ndim == 2 and x.ndim == 1 and (features is None or x.shape[0] == features) else "")
+        raise ValueError(f"{layer!r} expected input of shape {want}, got {x.shape}.{one}")
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64 if dtype is None else dtype)        # whole numbers become floats
+    elif dtype is not None and x.dtype != dtype:
+        raise ValueError(f"{layer!r} holds {np.dtype(dtype)} parameters but got {x.dtype} input: "
+                         f"convert it with x.astype(np.{np.dtype(dtype)}).")
     return x
 
 
@@ -159,7 +194,8 @@ def describe_object(obj):
     if isinstance(obj, (list, tuple)):
         return f"a {type(obj).__name__} of {len(obj)} items"
     if isinstance(obj, Layer):
-        return repr(obj).split("\n")[0]
+        text = repr(obj)
+        return text if "\n" not in text else f"the model {type(obj).__name__}(...)"
     return f"a {type(obj).__name__}" if not isinstance(obj, (int, float, str)) else repr(obj)
 
 

@@ -7,6 +7,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .core import as_array
+
 Splits = namedtuple("Splits", "train val test")
 Splits.__doc__ = "Train, validation and test sets, each an (x, y) tuple."
 
@@ -14,13 +16,28 @@ Splits.__doc__ = "Train, validation and test sets, each an (x, y) tuple."
 def train_val_test_split(x, y, val_size=0.2, test_size=0.2, seed=0, stratify=True):
     """Split (x, y) into train/val/test fractions, keeping class proportions (stratified)."""
     from sklearn.model_selection import train_test_split     # scikit-learn takes a second to import
+    for name, size in (("val_size", val_size), ("test_size", test_size)):
+        if isinstance(size, bool) or not isinstance(size, numbers.Real) or not 0 < size < 1:
+            raise ValueError(f"{name} is a fraction of the data, a number in (0, 1), got {size!r}.")
     if not 0 < val_size + test_size < 1:
         raise ValueError(f"val_size + test_size must lie in (0, 1), got {val_size} + {test_size}.")
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=test_size, random_state=seed, stratify=y if stratify else None)
-    val_of_rest = val_size / (1 - test_size)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=val_of_rest, random_state=seed, stratify=y_rest if stratify else None)
+    x, y = as_array(x, "train_val_test_split"), as_array(y, "train_val_test_split")
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        raise ValueError(f"train_val_test_split needs x and y with one row per sample, got shapes "
+                         f"{x.shape} and {y.shape}.")
+    if stratify:
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() < 3:
+            raise ValueError(f"train_val_test_split keeps class proportions in all three parts, so every class "
+                             f"needs at least 3 samples; one has {counts.min()}: add data, or pass stratify=False.")
+    try:
+        x_rest, x_test, y_rest, y_test = train_test_split(
+            x, y, test_size=test_size, random_state=seed, stratify=y if stratify else None)
+        val_of_rest = val_size / (1 - test_size)
+        x_train, x_val, y_train, y_val = train_test_split(
+            x_rest, y_rest, test_size=val_of_rest, random_state=seed, stratify=y_rest if stratify else None)
+    except ValueError as err:                        # too little data for these fractions
+        raise ValueError(f"train_val_test_split: {err} (use more data, other fractions, or stratify=False).") from None
     return Splits((x_train, y_train), (x_val, y_val), (x_test, y_test))
 
 
@@ -31,12 +48,18 @@ def digits(classes=None, relabel=True, val_size=0.2, test_size=0.2, seed=0, dtyp
     labels become 0, 1, … in the order given (digits 5–9 → labels 0–4).
     """
     from sklearn.datasets import load_digits
+    if np.dtype(dtype).kind != "f":
+        raise ValueError(f"digits: the pixels lie in [0, 1] and need a float dtype, got {np.dtype(dtype)}.")
     bunch = load_digits()
     x, y = (bunch.data / 16.0).astype(dtype), bunch.target.astype(np.int64)
     if classes is not None:
+        if not hasattr(classes, "__iter__") or isinstance(classes, str):
+            raise ValueError(f"digits classes is a list of digits such as [3, 8] or range(5), got {classes!r}.")
         classes = list(classes)
         if not set(classes) <= set(range(10)):
             raise ValueError(f"digits classes must be among 0 … 9, got {classes}.")
+        if len(classes) < 2 or len(set(classes)) < len(classes):
+            raise ValueError(f"digits classes must be two or more different digits, got {classes}.")
         keep = np.isin(y, classes)
         x, y = x[keep], y[keep]
     splits = train_val_test_split(x, y, val_size, test_size, seed)
@@ -49,6 +72,10 @@ def digits(classes=None, relabel=True, val_size=0.2, test_size=0.2, seed=0, dtyp
 
 def few_per_class(x, y, per_class, seed=0):
     """Keep ``per_class`` random examples of each class (for few-shot experiments)."""
+    per_class = count(per_class, "per_class", "few_per_class")
+    x, y = as_array(x, "few_per_class"), as_array(y, "few_per_class")
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        raise ValueError(f"few_per_class needs x and y with one row per sample, got shapes {x.shape} and {y.shape}.")
     rng = np.random.default_rng(seed)
     keep = []
     for c in np.unique(y):
@@ -63,12 +90,19 @@ def few_per_class(x, y, per_class, seed=0):
 def moons(n=200, noise=0.2, seed=0, dtype=np.float64):
     """Two interleaving half-circles in 2-D: x (n, 2), y (n,) in {0, 1}."""
     from sklearn.datasets import make_moons
+    n = count(n, "n", "moons", minimum=2)
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise < np.inf:
+        raise ValueError(f"moons: noise is a standard deviation, a number >= 0, got {noise!r}.")
     x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
     return x.astype(dtype), y.astype(np.int64)
 
 
 def spirals(n_per_class=100, n_classes=3, noise=0.2, seed=0, dtype=np.float64):
     """Interleaved spiral arms in 2-D, one per class: x (n_per_class·n_classes, 2), y (…,)."""
+    n_per_class = count(n_per_class, "n_per_class", "spirals")
+    n_classes = count(n_classes, "n_classes", "spirals", minimum=2)
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise < np.inf:
+        raise ValueError(f"spirals: noise is a standard deviation, a number >= 0, got {noise!r}.")
     rng = np.random.default_rng(seed)
     r = np.linspace(0.0, 1.0, n_per_class)
     xs, ys = [], []
@@ -99,7 +133,7 @@ def count(value, name, who, minimum=1):
 def batches(x, y, batch_size, shuffle=True, rng=None, drop_last=False):
     """Yield (x_batch, y_batch) covering the data once; the last batch may be smaller
     (``drop_last=True`` skips it, e.g. for BatchNorm, which needs 2 samples or more)."""
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_array(x, "batches"), as_array(y, "batches")
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"batches needs arrays with one row per sample, got shapes {x.shape} and {y.shape}.")
     n = len(x)

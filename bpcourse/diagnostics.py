@@ -6,7 +6,9 @@ callback that records the same per step, with the update-to-data ratio
 """
 import numpy as np
 
+from .core import Layer, require_instance
 from .layers import Activation, Linear
+from .losses import require_loss
 from .train import Callback
 
 
@@ -18,16 +20,25 @@ def linear_layers(model):
     return [layer for layer in model.walk() if isinstance(layer, Linear)]
 
 
+def _ran(layer, who):
+    """An activation layer that has run forward, or an error saying which is missing."""
+    require_instance(layer, Activation, who, "an activation layer such as bp.ReLU() or bp.Tanh()")
+    if layer.y is None:
+        raise RuntimeError(f"{who}({layer!r}) describes the last forward pass: run one first.")
+    return layer
+
+
 def saturation(layer):
     """Fraction of a layer's last inputs where its slope is below 10 % of its maximum
     (sigmoid/tanh: saturated; ReLU: inactive, x ≤ 0)."""
+    _ran(layer, "saturation")
     slope = np.asarray(layer.df(), dtype=np.float64)
     return float(np.mean(slope < 0.1 * layer.max_slope))
 
 
 def activation_stats(layer):
     """Mean, standard deviation and saturation of an activation layer's last output."""
-    y = layer._cached("y")
+    y = _ran(layer, "activation_stats").y
     return {"mean": float(y.mean()), "std": float(y.std()), "saturation": saturation(layer)}
 
 
@@ -37,6 +48,8 @@ def layer_statistics(model, loss_fn, x, y):
 
     Gradients are zeroed before and after, so the model is left as it was.
     """
+    require_instance(model, Layer, "layer_statistics", "the model, e.g. bp.Sequential(...)")
+    require_loss(loss_fn, "layer_statistics")
     model.zero_grad()
     loss = loss_fn.forward(model.forward(x), y)
     model.backward(loss_fn.backward())

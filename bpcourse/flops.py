@@ -14,6 +14,7 @@ multiply-add counts 2. For ``y = x @ W + b`` with x: (N, D), W: (D, M)
     flops.linear_flops(32, 64, 128)          # Flops(forward=..., backward=...)
     flops.model_flops(model, batch_size=32)  # one row per layer, and the totals
     flops.gradient_noise(model, loss_fn, x, y, [1, 4, 16, 64], rng=rng)
+    flops.exact_gradient_noise(flops.per_sample_gradients(model, loss_fn, x, y), [1, 4, 16, 64])
 """
 import copy
 import os
@@ -27,8 +28,9 @@ from .layers import Activation, BatchNorm1d, Dropout, Flatten, Linear, Sequentia
 
 __all__ = ["Flops", "linear_flops", "count_linear_ops", "layer_flops", "model_flops",
            "activation_memory", "cached_bytes", "parameter_bytes", "time_call", "format_bytes",
-           "format_count", "flat_grad", "gradient", "gradient_noise", "per_sample_linear_grads",
-           "data_parallel_gradient", "train_timed", "time_per_epoch", "blas_info", "matmul_time"]
+           "format_count", "flat_grad", "gradient", "gradient_noise", "per_sample_gradients",
+           "exact_gradient_noise", "per_sample_linear_grads", "data_parallel_gradient", "train_timed",
+           "time_per_epoch", "blas_info", "matmul_time", "threaded_matmul_seconds"]
 
 Flops = namedtuple("Flops", "forward backward")
 Flops.__doc__ = "FLOPs of one forward and one backward pass (a multiply-add counts 2)."
@@ -273,6 +275,37 @@ def gradient_noise(model, loss_fn, x, y, batch_sizes, draws=50, rng=None):
     return noise
 
 
+def per_sample_gradients(model, loss_fn, x, y):
+    """Every sample's own loss gradient, one row each: an (N, P) array for P parameters.
+
+    The slow, obviously correct way: one forward and backward pass per sample. Their mean
+    over the rows is the full-batch gradient of the mean loss.
+    """
+    return np.stack([gradient(model, loss_fn, x[i:i + 1], y[i:i + 1]) for i in range(len(x))])
+
+
+def exact_gradient_noise(per_sample, batch_sizes):
+    """E‖g_B − g‖² / ‖g‖² for batches of B samples drawn without replacement, from the
+    per-sample gradients (N, P) (``per_sample_gradients``): no random draws needed.
+
+    The mean of B of N numbers drawn without replacement has variance
+    σ²/B · (N − B)/(N − 1), with σ² = (1/N) Σ_i ‖g_i − g‖² the spread of one sample's gradient.
+    Returns a dict B -> relative noise.
+    """
+    per_sample = np.asarray(per_sample, dtype=float)
+    if per_sample.ndim != 2 or len(per_sample) < 2:
+        raise ValueError(f"per_sample must be an (N, P) array with N >= 2 samples, got shape {per_sample.shape}.")
+    n = len(per_sample)
+    full = per_sample.mean(axis=0)
+    sigma2 = float(np.mean(np.sum((per_sample - full) ** 2, axis=1)))
+    noise = {}
+    for b in batch_sizes:
+        if not 1 <= b <= n:
+            raise ValueError(f"batch size {b} must lie between 1 and the {n} samples.")
+        noise[b] = sigma2 / b * (n - b) / (n - 1) / float(full @ full)
+    return noise
+
+
 def per_sample_linear_grads(x, w, dout):
     """dx, dW, db of y = x @ W + b by a Python loop over the samples, one outer product each.
 
@@ -364,3 +397,20 @@ def matmul_time(n, threads=None, repeats=3):
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
     with threadpool_limits(limits=threads or os.cpu_count(), user_api="blas"):
         return time_call(lambda: a @ b, repeats=repeats)
+
+
+FLOP_RATE = 2e10          # FLOP/s of one core in the thread model below (an order of magnitude, not measured)
+THREAD_OVERHEAD = 2e-5    # seconds to wake one more thread and wait for it (likewise)
+
+
+def threaded_matmul_seconds(n, d, m, threads, flop_rate=FLOP_RATE, overhead=THREAD_OVERHEAD):
+    """Modelled seconds of an (n × d) @ (d × m) product split by rows across ``threads`` cores.
+
+    Each thread computes a block of at most ⌈n / threads⌉ rows of the result; the product is
+    done when the slowest thread is (its FLOPs at ``flop_rate``), plus ``overhead`` seconds per
+    extra thread. A deterministic model of what an idle machine does — no clock involved.
+    """
+    if threads < 1 or n < 1:
+        raise ValueError(f"need at least one thread and one row, got threads={threads}, n={n}.")
+    rows = -(-n // threads)                                 # the slowest thread's share
+    return 2 * rows * d * m / flop_rate + overhead * (threads - 1)

@@ -3,10 +3,40 @@
 N is the batch size. ``backward(dout)`` receives dL/d(output) and returns
 dL/d(input); parameter gradients are ADDED into ``.grad``.
 """
+import numbers
+
 import numpy as np
 
-from .core import Layer, Parameter, check_array
+from .core import Layer, Parameter, ParameterSlot, check_array
 from .init import initialise
+
+
+def _size(value, name, who):
+    """A layer size: a whole number >= 1, or a ValueError naming the layer and the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{who}: {name} must be a whole number >= 1, got {value!r}.")
+    return int(value)
+
+
+def _float_dtype(dtype, who):
+    """float32 or float64 (what a gradient check and an optimizer can work with), or a ValueError."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{who}: dtype must be np.float32 or np.float64, got {dtype!r}.")
+    return dtype
+
+
+def _number(value, name, who, low, high, high_open=False):
+    """A hyperparameter as a Python float in [low, high] (or [low, high)), or a ValueError."""
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
+          and low <= value and (value < high if high_open else value <= high))
+    if not ok:
+        where = "" if low == -np.inf and high == np.inf else f" in [{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{who}: {name} must be a finite number{where}, got {value!r}.")
+    return float(value)              # a Python float: a NumPy float64 would upcast float32 arrays
 
 
 class Linear(Layer):
@@ -17,11 +47,14 @@ class Linear(Layer):
     ``init``: "he" (default, for ReLU), "xavier" (tanh/sigmoid) or "normal" with ``std``.
     """
 
+    weight, bias = ParameterSlot(), ParameterSlot()
+
     def __init__(self, in_features, out_features, bias=True, init="he", std=None, rng=None,
                  dtype=np.float64):
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = _size(in_features, "in_features", "Linear")
+        self.out_features = _size(out_features, "out_features", "Linear")
         self.init = init
-        self.dtype = np.dtype(dtype)
+        self.dtype = _float_dtype(dtype, "Linear")
         w = initialise((in_features, out_features), init, rng, std=std, dtype=self.dtype)
         self.weight = Parameter(w, "weight")
         self.bias = Parameter(np.zeros(out_features, self.dtype), "bias") if bias else None
@@ -53,7 +86,10 @@ class Activation(Layer):
     x: any shape -> y: same shape. dx = dout * f'(x).
     """
 
-    def __init__(self):
+    def __init__(self, *settings):
+        if settings:                                 # ReLU(0.1): a slope was meant
+            leaky = " (for a slope below 0, use LeakyReLU(0.1))" if isinstance(self, ReLU) else ""
+            raise TypeError(f"{type(self).__name__}() takes no arguments, got {settings!r}{leaky}.")
         self.x = self.y = None
 
     def forward(self, x):
@@ -89,7 +125,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _number(negative_slope, "negative_slope", "LeakyReLU", -np.inf, np.inf)
 
     def f(self, x):
         return np.where(x > 0, x, self.negative_slope * x)
@@ -111,10 +147,11 @@ class Sigmoid(Activation):
     max_slope = 0.25
 
     def f(self, x):
-        return sigmoid(x)
+        self.y, self.one_minus_y = sigmoid_pair(x)   # 1 - σ(x) kept exact where σ(x) rounds to 1
+        return self.y
 
     def df(self):
-        return self.y * (1 - self.y)
+        return self.y * self.one_minus_y
 
 
 class Tanh(Activation):
@@ -129,9 +166,21 @@ class Tanh(Activation):
         return 1 - self.y ** 2
 
 
+def sigmoid_pair(x):
+    """(σ(x), 1 - σ(x)), each with full relative accuracy for any x.
+
+    With e = e^-|x| (never overflows): σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) for x < 0,
+    so σ(-40) ≈ 4e-18 is kept instead of being rounded to 0, and 1 - σ(x) = σ(-x) likewise.
+    """
+    e = np.exp(-np.abs(x))
+    big, small = 1 / (1 + e), e / (1 + e)
+    positive = x >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
+
+
 def sigmoid(x):
-    """σ(x) without overflow: 1/(1+e^-x) = (1 + tanh(x/2)) / 2."""
-    return 0.5 * (1 + np.tanh(0.5 * x))
+    """σ(x) = 1 / (1 + e^-x) without overflow, and accurate far out on both sides."""
+    return sigmoid_pair(x)[0]
 
 
 class Dropout(Layer):
@@ -143,8 +192,7 @@ class Dropout(Layer):
     """
 
     def __init__(self, p=0.5, rng=None):
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout probability p must be in [0, 1), got {p}.")
+        p = _number(p, "the probability p", "Dropout", 0, 1, high_open=True)
         if not isinstance(rng, np.random.Generator):
             raise ValueError("Dropout needs an explicit rng, e.g. Dropout(0.5, rng=np.random.default_rng(0)).")
         self.p, self.rng = p, rng
@@ -152,6 +200,7 @@ class Dropout(Layer):
 
     def forward(self, x):
         x = check_array(self, x)
+        self.x_shape = x.shape
         if not self.training or self.p == 0:
             self.mask = np.ones((), x.dtype)         # identity, still allows backward
             return x
@@ -160,7 +209,8 @@ class Dropout(Layer):
         return x * self.mask
 
     def backward(self, dout):
-        return self._cached("mask") * dout           # the same entries are dropped
+        mask = self._cached("mask")
+        return mask * self._check_dout(dout, self.x_shape)   # the same entries are dropped
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -172,14 +222,21 @@ class BatchNorm1d(Layer):
     x: (N, num_features) -> y = gamma * (x - mean) / sqrt(var + eps) + beta.
     Training uses the batch's mean and (biased) variance and updates running
     estimates: running = (1 - momentum) * running + momentum * batch, with the
-    unbiased variance, as PyTorch does. Evaluation uses the running estimates.
+    unbiased variance, as PyTorch does (a batch whose statistics are NaN or inf
+    gives a NaN output but leaves them as they were). Evaluation uses the running estimates.
     """
 
     min_batch = 2                                    # in training: the variance of one sample is 0
+    gamma, beta = ParameterSlot(), ParameterSlot()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
-        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
-        self.dtype = np.dtype(dtype)
+        self.num_features = _size(num_features, "num_features", "BatchNorm1d")
+        self.eps = _number(eps, "eps", "BatchNorm1d", 0, np.inf)
+        self.momentum = _number(momentum, "momentum", "BatchNorm1d", 0, 1)
+        if self.eps == 0:
+            raise ValueError("BatchNorm1d: eps must be > 0 (it keeps 1/sqrt(var + eps) finite for a constant feature).")
+        self.affine = affine
+        self.dtype = _float_dtype(dtype, "BatchNorm1d")
         self.gamma = Parameter(np.ones(num_features, self.dtype), "gamma") if affine else None
         self.beta = Parameter(np.zeros(num_features, self.dtype), "beta") if affine else None
         self.running_mean = np.zeros(num_features, self.dtype)
@@ -195,12 +252,13 @@ class BatchNorm1d(Layer):
                                  f"(switch to eval() to predict one sample; in fit, drop_last=True skips "
                                  f"a short last batch).")
             mean, var = x.mean(axis=0), x.var(axis=0)
-            m = self.momentum
-            self.running_mean = (1 - m) * self.running_mean + m * mean
-            self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
+            m = float(self.momentum)                 # a NumPy float64 would make float32 statistics float64
+            if np.isfinite(mean).all() and np.isfinite(var).all():   # a NaN batch must not ruin them for good
+                self.running_mean = (1 - m) * self.running_mean + m * mean
+                self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
         else:
             mean, var = self.running_mean, self.running_var
-        self.inv_std = 1 / np.sqrt(var + self.eps)
+        self.inv_std = 1 / np.sqrt(var + float(self.eps))
         self.x_hat = (x - mean) * self.inv_std
         self.batch_stats = self.training             # backward must know which mean was used
         if not self.affine:
@@ -237,21 +295,27 @@ class Flatten(Layer):
 
     def forward(self, x):
         x = check_array(self, x)
+        if x.ndim == 0:
+            raise ValueError(f"{self!r} expected a batch (N, ...), got a single number.")
         self.in_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
         in_shape = self._cached("in_shape")
-        return np.asarray(dout).reshape(in_shape)
+        return self._check_dout(dout, (in_shape[0], int(np.prod(in_shape[1:])))).reshape(in_shape)
 
 
 class Sequential(Layer):
     """Layers applied one after another; backward visits them in reverse order."""
 
     def __init__(self, *layers):
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            raise ValueError("Sequential takes the layers as separate arguments: Sequential(*layers), "
+                             "not Sequential([...]).")
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise ValueError(f"Sequential item {i} is {layer!r}, not a Layer (did you forget to call it, e.g. bp.ReLU()?).")
+                forgot = " (did you forget to call it, e.g. bp.ReLU()?)" if isinstance(layer, type) else ""
+                raise ValueError(f"Sequential item {i} is {layer!r}, not a Layer{forgot}.")
         if len({id(layer) for layer in layers}) < len(layers):
             raise ValueError("the same layer object appears twice in Sequential: a layer caches its own "
                              "input for backward, so give each use its own layer and share the weight "
@@ -299,7 +363,8 @@ class Residual(Layer):
 
     def __init__(self, block):
         if not isinstance(block, Layer):
-            raise ValueError(f"Residual needs a Layer as its block, got {block!r}.")
+            forgot = " (did you forget to call it, e.g. bp.Tanh()?)" if isinstance(block, type) else ""
+            raise ValueError(f"Residual needs a Layer as its block, got {block!r}{forgot}.")
         self.block = block
         self.x_shape = None
 
@@ -317,7 +382,7 @@ class Residual(Layer):
         return x + out
 
     def backward(self, dout):
-        self._cached("x_shape")
+        dout = self._check_dout(dout, self._cached("x_shape"))
         return dout + self.block.backward(dout)      # identity path + block path
 
     def __repr__(self):

@@ -3,10 +3,12 @@
 A loss's ``forward(prediction, target)`` returns a Python float and caches what
 ``backward()`` needs; ``backward()`` returns dL/d(prediction).
 """
+import numbers
+
 import numpy as np
 
-from .core import describe_object
-from .layers import sigmoid
+from .core import Layer, as_array, describe_object
+from .layers import sigmoid_pair
 
 
 class Loss:
@@ -36,13 +38,26 @@ def require_loss(loss_fn, who):
     return loss_fn
 
 
-def _floating(name, a):
-    a = np.asarray(a)
-    if not np.issubdtype(a.dtype, np.floating):
+def _floating(name, a, what="prediction"):
+    a = as_array(a, name)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} expects numbers as {what}, got dtype {a.dtype}.")
+    if a.dtype.kind != "f":
         a = a.astype(np.float64)
     if a.size == 0:
         raise ValueError(f"{name} got an empty batch: need at least one sample.")
     return a
+
+
+def _targets(name, target, dtype):
+    """Targets as an array of ``dtype``, refusing text and NaN/inf (data to repair, not to learn)."""
+    target = as_array(target, name)
+    if target.dtype.kind not in "biuf":
+        raise ValueError(f"{name} expects numeric targets, got dtype {target.dtype}.")
+    target = target.astype(dtype, copy=False)
+    if not np.all(np.isfinite(target)):
+        raise ValueError(f"{name}: the targets contain NaN or inf; repair or drop those samples.")
+    return target
 
 
 class MSELoss(Loss):
@@ -54,7 +69,7 @@ class MSELoss(Loss):
 
     def forward(self, prediction, target):
         prediction = _floating("MSELoss", prediction)
-        target = np.asarray(target, dtype=prediction.dtype)
+        target = _targets("MSELoss", target, prediction.dtype)
         if prediction.shape != target.shape:
             raise ValueError(
                 f"MSELoss needs prediction and target of the same shape, got {prediction.shape} "
@@ -70,29 +85,39 @@ class MSELoss(Loss):
 
 
 def log_softmax(logits):
-    """log p for each class, stable: z - max(z) - log Σ exp(z - max(z)). (N, C) -> (N, C)."""
-    shifted = logits - logits.max(axis=1, keepdims=True)  # the largest exponent is e^0 = 1
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    """log p for each class along the last axis, stable: z - max(z) - log Σ exp(z - max(z)).
+
+    (N, C) -> (N, C); a single row (C,) -> (C,).
+    """
+    logits = _floating("log_softmax", logits, "logits")
+    if logits.ndim == 0:
+        raise ValueError("log_softmax expects scores for at least one class, shape (C,) or (N, C), got a single number.")
+    shifted = logits - logits.max(axis=-1, keepdims=True)  # the largest exponent is e^0 = 1
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(logits):
-    """Class probabilities, each row sums to 1. (N, C) -> (N, C)."""
+    """Class probabilities along the last axis, each row sums to 1. (N, C) -> (N, C)."""
     return np.exp(log_softmax(logits))
 
 
 def check_labels(labels, n, num_classes, who="SoftmaxCrossEntropy"):
     """Integer class labels of shape (n,) in [0, num_classes), or a ValueError saying what is wrong."""
-    labels = np.asarray(labels)
+    labels = as_array(labels, who)
     if labels.ndim == 2 and labels.shape == (n, num_classes):
         raise ValueError(f"{who} expects integer class labels of shape ({n},), got one-hot "
                          f"{labels.shape}: pass labels.argmax(axis=1).")
     if labels.shape != (n,):
-        raise ValueError(f"{who} expects labels of shape ({n},) for {n} samples, got {labels.shape}.")
+        flat = " (flatten them: labels.ravel())" if labels.size == n else ""
+        raise ValueError(f"{who} expects labels of shape ({n},) for {n} samples, got {labels.shape}{flat}.")
     if not np.issubdtype(labels.dtype, np.integer):
-        if np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):
+        whole = np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels))
+        if whole or labels.dtype == bool:
             labels = labels.astype(np.int64)
         else:
-            raise ValueError(f"{who} expects integer class labels, got dtype {labels.dtype}.")
+            example = labels[labels != np.round(labels)][0] if np.issubdtype(labels.dtype, np.floating) else labels[0]
+            raise ValueError(f"{who} expects integer class labels, got dtype {labels.dtype} with values "
+                             f"such as {np.asarray(example).item()!r} (labels are 0 … {num_classes - 1}).")
     bad = (labels < 0) | (labels >= num_classes)
     if bad.any():
         raise ValueError(f"{who}: label {labels[bad][0]} is out of range for {num_classes} classes "
@@ -133,10 +158,12 @@ class BCEWithLogits(Loss):
     """
 
     def forward(self, logits, targets):
-        z = _floating("BCEWithLogits", logits)
-        y = np.asarray(targets, dtype=z.dtype)
+        z = _floating("BCEWithLogits", logits, "logits")
+        y = _targets("BCEWithLogits", targets, z.dtype)
         if z.shape != y.shape:
-            raise ValueError(f"BCEWithLogits needs logits and targets of the same shape, got {z.shape} and {y.shape}.")
+            cure = f" Reshape the targets: targets.reshape{z.shape}." if y.size == z.size else ""
+            raise ValueError(f"BCEWithLogits needs logits and targets of the same shape, got {z.shape} and "
+                             f"{y.shape}.{cure}")
         if np.any((y < 0) | (y > 1)):
             raise ValueError("BCEWithLogits targets must lie in [0, 1] (use 0 and 1 for two classes).")
         self.cache = (z, y)
@@ -144,7 +171,9 @@ class BCEWithLogits(Loss):
 
     def backward(self):
         z, y = self._cached()
-        return (sigmoid(z) - y) / z.dtype.type(z.size)
+        # σ(z) - y = (1 - y)·σ(z) - y·σ(-z): no cancellation for y in {0, 1}, even where σ(z) rounds to 1
+        p, one_minus_p = sigmoid_pair(z)
+        return ((1 - y) * p - y * one_minus_p) / z.dtype.type(z.size)
 
 
 class Penalty:
@@ -155,11 +184,19 @@ class Penalty:
     """
 
     def __init__(self, lam, weights_only=True):
-        if lam < 0:
-            raise ValueError(f"{type(self).__name__} strength must be ≥ 0, got {lam}.")
+        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not lam >= 0:
+            raise ValueError(f"{type(self).__name__} strength must be ≥ 0 (a number such as 1e-3), got {lam!r}.")
         self.lam, self.weights_only = float(lam), weights_only
 
     def _selected(self, params):
+        if isinstance(params, Layer):                # a model: its parameters
+            params = params.parameters()
+        if callable(params) or isinstance(params, np.ndarray) or not hasattr(params, "__iter__"):
+            raise ValueError(f"{self!r} takes model.parameters() (a list of Parameters), got {describe_object(params)}.")
+        params = list(params)
+        for p in params:
+            if not isinstance(getattr(p, "data", None), np.ndarray) or not hasattr(p, "grad"):
+                raise ValueError(f"{self!r} takes model.parameters() (Parameters), got {describe_object(p)}.")
         return [p for p in params if p.data.ndim > 1 or not self.weights_only]
 
     def forward(self, params):

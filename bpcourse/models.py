@@ -1,6 +1,7 @@
 """The multi-layer perceptron every lesson trains, built from the package's layers."""
 import numpy as np
 
+from .core import Layer
 from .layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential
 
 
@@ -10,8 +11,14 @@ def mlp(sizes, rng, activation=ReLU, batchnorm=False, dropout=0.0, dtype=np.floa
     mlp([64, 128, 10], rng) -> Linear(64 → 128), ReLU(), Linear(128 → 10).
     Weights use Linear's default (He) init, drawn from ``rng`` layer by layer.
     """
+    if not isinstance(sizes, (list, tuple, range, np.ndarray)):
+        raise ValueError(f"mlp needs a list of layer sizes such as [64, 128, 10], got {sizes!r}.")
     if len(sizes) < 2:
         raise ValueError(f"mlp needs at least an input and an output size, got {list(sizes)}.")
+    if not (isinstance(activation, type) and issubclass(activation, Layer)):
+        made = (f"an object ({activation!r}): pass the class, activation={type(activation).__name__}"
+                if isinstance(activation, Layer) else f"{activation!r}: pass a layer class such as bp.Tanh")
+        raise ValueError(f"mlp builds one activation per hidden layer from a class, got {made}.")
     if not isinstance(rng, np.random.Generator):
         raise ValueError("mlp needs an explicit rng, e.g. rng=np.random.default_rng(0).")
     layers = []

@@ -7,16 +7,18 @@ One network (``mlp([64, 32, 10])`` on the digits) and three heads on its ten log
     "MSE on sigmoid"   ten sigmoids, then the squared error against one-hot targets
 
 Runs are paired: for a seed, every head starts from the same weights and sees the same
-mini-batches. Each head gets the **same effective step**: near the uninformed start (all
-probabilities equal) each loss's gradient with respect to the logits is c · (p − y), with
+mini-batches. Each head gets the **same effective step** at the uniform point (all probabilities
+equal), where each loss's gradient with respect to the logits is c · (p − y), with
 
-    c = 1 for cross-entropy,
-    c = 2/C² for MSE on softmax (the mean over C outputs, the square's 2, softmax's Jacobian (1/C)(I − 11ᵀ/C)),
+    c = 1 for cross-entropy (exactly, at every point),
+    c = 2/C² for MSE on softmax (the mean over C outputs, the square's 2, softmax's Jacobian
+        (1/C)(I − 11ᵀ/C), which on p − y, summing to 0, is just 1/C),
     c = 2 · ¼ / C for MSE on sigmoid (the mean over C outputs, the square's 2, the sigmoid's slope ¼),
 
-so a head trained with learning rate lr / c takes the same first steps along p − y as cross-entropy
-with lr. What remains is how each gradient changes once the probabilities move, above all when the
-model is confidently wrong.
+so a head trained with learning rate lr / c has the gain lr on its own p − y there, as cross-entropy
+has everywhere. (The sigmoid head's p − y is another vector: its ten p start at ½, not 1/C.) Away
+from the uniform point the gains part, above all where the model is confidently wrong:
+``stuck_images`` measures where, ``sweep`` tries other steps around the matched one.
 
     accuracy = compare(seeds=range(5), init_scales=(1, 5), epochs=8)    # {(scale, head): (seeds, epochs)}
 """
@@ -140,12 +142,40 @@ def compare(seeds=range(5), init_scales=(1, 5), epochs=8, lr=0.1, heads=HEADS):
             for scale in init_scales for head in heads}
 
 
-def confidently_wrong(head, init_scale=1.0, seed=0, threshold=0.05):
-    """Fraction of training images whose true class gets a probability below ``threshold`` from the
-    untrained network, measured with the head's own probabilities."""
+def sweep(init_scale, factors, seeds=range(5), epochs=8, lr=0.1):
+    """Every head at learning rate factor · lr / c, for each factor: {(factor, head): array (seeds, epochs)}."""
+    return {(factor, head): acc for factor in factors
+            for (_, head), acc in compare(seeds, (init_scale,), epochs, factor * lr).items()}
+
+
+def best_factor(runs, head):
+    """The factor of ``sweep``'s runs with the head's highest accuracy averaged over seeds and epochs."""
+    return max((f for f, h in runs if h == head), key=lambda f: runs[f, head].mean())
+
+
+def confidently_wrong(init_scale=1.0, seed=0, share=0.5):
+    """Fraction of training images on which the untrained network's softmax gives one wrong class
+    more than ``share`` of the probability (the same for both softmax heads: they share the weights)."""
     x, y = digits().train
-    p = probabilities(head, network(seed, init_scale).forward(x))
-    return float(np.mean(p[np.arange(len(y)), y] < threshold))
+    p = softmax(network(seed, init_scale).forward(x))
+    p[np.arange(len(y)), y] = 0.0
+    return float(np.mean(p.max(axis=1) > share))
+
+
+def stuck_images(head, init_scale=1.0, seed=0, weak=0.1):
+    """Fraction of training images with a *stuck* output under the untrained network: an output k wrong
+    by more than ½ (|p_k − y_k| > ½, p the head's own probabilities) that the head's gradient pushes back
+    with less than ``weak`` times the matched push c · (p_k − y_k) (or the wrong way). Cross-entropy's
+    gradient is exactly p − y: it has none."""
+    x, y = digits().train
+    z = network(seed, init_scale).forward(x)
+    loss = head_loss(head)
+    loss.forward(z, y)
+    g = loss.backward() * len(y)                                # per image: undo the batch mean
+    error = probabilities(head, z) - np.eye(CLASSES)[y]
+    wrong = np.abs(error) > 0.5
+    push = g / (STEP_FACTOR[head] * np.where(wrong, error, 1.0))
+    return float(np.mean(np.any(wrong & (push < weak), axis=1)))
 
 
 def initial_loss(seed, init_scale=1.0):

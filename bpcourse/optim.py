@@ -93,9 +93,16 @@ class Optimizer:
         for key in _NON_NEGATIVE:
             if key in group:
                 value = group[key]
-                if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:   # `not >=` also catches NaN
-                    raise ValueError(f"{name}: {key} must be a number >= 0, got {value!r}.")
+                if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                        or not 0 <= value < math.inf):      # `not <=` also catches NaN
+                    raise ValueError(f"{name}: {key} must be a number >= 0, got {value!r} (it must be finite too).")
                 group[key] = float(value)
+        if group.get("alpha", 0) > 1:
+            raise ValueError(f"{name}: alpha is the weight of the running average of g², a number in [0, 1] "
+                             f"(the usual 0.99), got {group['alpha']!r}: above 1 the average turns negative.")
+        for key in ("nesterov", "centered"):
+            if key in group and not isinstance(group[key], (bool, np.bool_)):
+                raise ValueError(f"{name}: {key} must be True or False, got {group[key]!r}.")
         if "betas" in group:
             betas = group["betas"]
             if (not isinstance(betas, (tuple, list)) or len(betas) != 2

@@ -12,7 +12,7 @@ of each weight, as the layer contract asks of a shared parameter.
 """
 import numpy as np
 
-from .core import Layer, Parameter, check_array
+from .core import Layer, Parameter, as_array, check_array
 from .init import initialise
 
 NONLINEARITIES = ("tanh", "relu")
@@ -50,6 +50,7 @@ class RNN(Layer):
 
     def forward(self, x):
         """x: (N, T, input_size) -> (N, T, hidden_size), or (N, hidden_size) for the last step only."""
+        x = as_array(x, repr(self))                  # a ragged list gets a sentence, not numpy's error
         if np.ndim(x) != 3 or np.shape(x)[-1] != self.input_size:
             raise ValueError(
                 f"{self!r} expected input of shape (N, T, {self.input_size}): N sequences of T steps with "
@@ -93,6 +94,11 @@ class RNN(Layer):
         self.weight_hh.grad += h[:-1].reshape(-1, self.hidden_size).T @ flat_da             # h_{t-1} with da_t
         self.bias.grad += flat_da.sum(axis=0)
         return (da @ self.weight_ih.data.T).transpose(1, 0, 2)                  # (T, N, H) @ (H, D) -> (N, T, D)
+
+    def kink_sides(self):
+        """With ReLU, which side of the kink at 0 each step's pre-activation lies on (h > 0 exactly
+        when a > 0); gradient checks skip nudges that cross it. tanh has no kink."""
+        return self._cached("h")[1:] > 0 if self.nonlinearity == "relu" else np.zeros(0, bool)
 
     def extra_repr(self):
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"

@@ -37,7 +37,14 @@ class Value:
 
     def __init__(self, data, label="", _children=(), _op=""):
         if not isinstance(data, numbers.Real):
-            raise TypeError(f"Value holds one real number, got {type(data).__name__}")
+            cure = ": pass float(x)" if hasattr(data, "__float__") else ""
+            raise TypeError(f"Value holds one real number, got {type(data).__name__}{cure}")
+        if not math.isfinite(data):
+            if _op:                                  # an operation overflowed
+                inputs = ", ".join(f"{c.data:g}" for c in _children)
+                raise OverflowError(f"{_op} of {inputs} overflows to {float(data)}: beyond the largest float "
+                                    f"(about 1.8e308); rescale the inputs")
+            raise ValueError(f"Value holds a finite real number, got {float(data)}")
         self.data = float(data)
         self.grad = 0.0
         self.label = label
@@ -79,6 +86,8 @@ class Value:
 
     def __truediv__(self, other):
         other = _lift(other)
+        if other.data == 0:
+            raise ZeroDivisionError(f"{self.data:g} / 0: division by zero (the divisor Value is 0)")
         out = Value(self.data / other.data, _children=(self, other), _op="/")
         def _backward():
             self.grad += out.grad / other.data                    # d(a/b)/da = 1/b
@@ -93,8 +102,19 @@ class Value:
         if self.data < 0 and not float(k).is_integer():
             raise ValueError(f"({self.data}) ** {k} is not a real number: "
                              "a negative base needs a whole-number exponent")
-        out = Value(self.data ** k, _children=(self,), _op=f"**{k:g}")
+        if self.data == 0 and k < 0:
+            raise ZeroDivisionError(f"0 ** {k:g} is a division by zero: keep the base away from 0")
+        try:
+            result = self.data ** k
+        except OverflowError:
+            result = math.inf                        # refused just below, with the operation named
+        out = Value(result, _children=(self,), _op=f"**{k:g}")
         def _backward():
+            if k == 0:
+                return                               # x**0 = 1 is constant (even at x = 0)
+            if self.data == 0 and k < 1:
+                raise ValueError(f"the derivative of x**{k:g} is infinite at x = 0: "
+                                 "keep x away from 0 (e.g. x + 1e-12) before the power")
             self.grad += k * self.data ** (k - 1) * out.grad      # d x^k/dx = k x^(k-1)
         out._backward = _backward
         return out
@@ -115,7 +135,11 @@ class Value:
     def __rpow__(self, base):
         if not isinstance(base, numbers.Real) or base <= 0:
             raise ValueError(f"base ** x needs a positive number as base, got {base!r}")
-        out = Value(base ** self.data, _children=(self,), _op=f"{base:g}**")
+        try:
+            result = base ** self.data
+        except OverflowError:
+            result = math.inf                        # refused by Value, with the operation named
+        out = Value(result, _children=(self,), _op=f"{base:g}**")
         def _backward():
             self.grad += out.data * math.log(base) * out.grad    # d b^x/dx = b^x ln b
         out._backward = _backward
@@ -130,7 +154,7 @@ class Value:
         return out
 
     def exp(self):
-        out = Value(math.exp(self.data), _children=(self,), _op="exp")
+        out = Value(math.exp(self.data) if self.data < 709.78 else math.inf, _children=(self,), _op="exp")
         def _backward():
             self.grad += out.data * out.grad    # d e^x/dx = e^x
         out._backward = _backward
@@ -275,6 +299,8 @@ def draw_graph(root, ax=None, rankdir="LR"):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch
 
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph draws the graph behind a Value, got {type(root).__name__}")
     if rankdir not in ("LR", "TB"):
         raise ValueError(f'rankdir must be "LR" or "TB", got {rankdir!r}')
     pos = _layout(root, rankdir)

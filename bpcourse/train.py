@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import Layer, describe_object, require_instance
+from .core import Layer, as_array, describe_object, require_instance
 from .data import as_rng, batches, count
 from .losses import BCEWithLogits, MSELoss, Penalty, SoftmaxCrossEntropy, require_loss
 from .optim import LRScheduler, Optimizer, clip_grad_norm
@@ -49,7 +49,7 @@ class History:
 def predict(model, x, batch_size=1024):
     """The model's outputs in eval mode (Dropout off, BatchNorm's running statistics)."""
     require_instance(model, Layer, "predict", "the model, e.g. bp.Sequential(...)")
-    x = np.asarray(x)
+    x = as_array(x, "predict")
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"predict needs a batch of at least one sample, got an array of shape {x.shape}.")
     batch_size = count(batch_size, "batch_size", "predict")
@@ -248,7 +248,7 @@ def _data(pair, name):
         else:
             got = describe_object(pair)
         raise ValueError(f"fit: {name} must be an (x, y) pair, e.g. {name}=(x_{name}, y_{name}); got {got}.")
-    x, y = (np.asarray(a) for a in pair)
+    x, y = (as_array(a, f"fit: {name}") for a in pair)
     for what, a in (("x", x), ("y", y)):
         if a.dtype.kind not in "biuf":
             raise ValueError(f"fit: {name} {what} must hold numbers, got dtype {a.dtype}.")

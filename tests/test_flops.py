@@ -138,3 +138,45 @@ def test_timing_helpers_return_positive_seconds():
 def test_formatting():
     assert flops.format_bytes(512) == "512 B" and flops.format_bytes(1536) == "1.5 kB"
     assert flops.format_count(12_345_678) == "12.3 M"
+
+
+def test_per_sample_gradients_average_to_the_full_batch_gradient():
+    model, x, y = data(12)
+    per_sample = flops.per_sample_gradients(model, bp.SoftmaxCrossEntropy(), x, y)
+    assert per_sample.shape == (12, sum(p.data.size for p in model.parameters()))
+    assert np.allclose(per_sample.mean(axis=0), flops.gradient(model, bp.SoftmaxCrossEntropy(), x, y), atol=1e-15)
+    loss = lambda _: bp.SoftmaxCrossEntropy().forward(model.forward(x[3:4]), y[3:4])
+    numeric = np.concatenate([bp.numerical_gradient(loss, p.data).ravel() for p in model.parameters()])
+    assert bp.rel_error(per_sample[3], numeric) < 1e-7
+
+
+def test_exact_gradient_noise_equals_the_average_over_every_possible_batch():
+    # independent of the formula: enumerate all C(N, B) batches of a small set
+    from itertools import combinations
+    rng = np.random.default_rng(0)
+    per_sample = rng.standard_normal((7, 3)) + np.array([1.0, -2.0, 0.5])
+    full = per_sample.mean(axis=0)
+    noise = flops.exact_gradient_noise(per_sample, [1, 2, 3, 6, 7])
+    for b in (1, 2, 3, 6, 7):
+        every = [np.sum((per_sample[list(idx)].mean(axis=0) - full) ** 2) for idx in combinations(range(7), b)]
+        assert np.isclose(noise[b], np.mean(every) / (full @ full), rtol=1e-12, atol=1e-15), b
+    assert noise[7] < 1e-30
+
+
+def test_exact_gradient_noise_rejects_bad_input():
+    with pytest.raises(ValueError, match="between 1 and"):
+        flops.exact_gradient_noise(np.ones((4, 2)), [5])
+    with pytest.raises(ValueError, match=r"\(N, P\)"):
+        flops.exact_gradient_noise(np.ones(4), [1])
+
+
+def test_thread_model_approaches_k_for_large_products_and_loses_on_small_ones():
+    one = flops.threaded_matmul_seconds(4096, 512, 512, 1)
+    for k in (2, 4, 8):
+        assert 0.95 * k < one / flops.threaded_matmul_seconds(4096, 512, 512, k) <= k
+    assert flops.threaded_matmul_seconds(16, 16, 16, 2) > flops.threaded_matmul_seconds(16, 16, 16, 1)
+    # the slowest thread decides: 5 rows on 4 threads take as long as 2 rows on 1
+    no_overhead = dict(overhead=0.0)
+    assert flops.threaded_matmul_seconds(5, 3, 3, 4, **no_overhead) == flops.threaded_matmul_seconds(2, 3, 3, 1, **no_overhead)
+    with pytest.raises(ValueError, match="at least one thread"):
+        flops.threaded_matmul_seconds(5, 3, 3, 0)

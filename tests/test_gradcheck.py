@@ -308,3 +308,57 @@ def test_checkers_refuse_classes_and_non_layers():
         bp.check_model(model, bp.MSELoss, x, np.zeros((4, 2)))
     with pytest.raises(ValueError, match="contains NaN"):
         bp.check_layer(bp.Tanh(), np.array([[np.nan, 1.0]]))
+
+
+def test_large_inputs_are_checked_with_a_step_to_their_scale():
+    # a fixed h = 1e-6 is lost in rounding next to 1e12: the check read 0 and failed a correct layer
+    layer = bp.Linear(3, 2, rng=np.random.default_rng(0))
+    report = bp.check_layer(layer, 1e6 * RNG.standard_normal((4, 3)))
+    assert [r.name for r in report.rows if r.error < 1e-7] == ["input", "weight"], report
+    # 1e12 next to 0.5: the loss's rounding (~1e-4) hides what 0.5's nudge changes: undecidable, not FAIL
+    report = bp.check_layer(layer, np.array([[1e12, -3e9, 0.5]]))
+    assert report and [r.name for r in report.rows if r.inconclusive] == ["input", "bias"], report
+    assert "?? inconclusive: Linear(3 → 2) input, Linear(3 → 2) bias" in repr(report)
+
+    class WrongBias(bp.Linear):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.bias.grad *= 2
+            return dx
+
+    bad = WrongBias(3, 2, rng=np.random.default_rng(0))
+    assert bp.check_layer(bad, 1e6 * RNG.standard_normal((4, 3))).first_failure.name == "bias"
+    with pytest.warns(RuntimeWarning, match=r"the step h = 1e-08 is lost in rounding at 1 entries"):
+        bp.numerical_gradient(lambda v: np.sum(v.astype(np.float64) ** 2), np.array([1.0, 0.0], np.float32), h=1e-8)
+
+
+def test_rnn_with_relu_is_checked_past_its_kinks():
+    # a whole time step of zeros (h_0 = 0, bias 0): pre-activations exactly at ReLU's kink
+    failures = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((3, 4, 2))
+        x[0, 0] = 0.0
+        layer = bp.RNN(2, 3, nonlinearity="relu", rng=np.random.default_rng(1))
+        failures += not bp.check_layer(layer, x, seed=seed)
+    assert failures == 0
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_check_model_passes_a_correct_model_of_every_layer_for_any_seed(mode):
+    x, y = bp.data.digits().train                # raw pixels: exact zeros
+    failures = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        model = bp.Sequential(
+            bp.Linear(64, 8, rng=rng), bp.BatchNorm1d(8), bp.ReLU(), bp.Dropout(0.3, rng=rng),
+            bp.Residual(bp.Sequential(bp.Linear(8, 8, rng=rng), bp.LeakyReLU(0.1))), bp.ReLU(),
+            bp.LayerNorm(8), bp.Tanh(), bp.Linear(8, 8, rng=rng), bp.Sigmoid(), bp.Linear(8, 3, rng=rng))
+        if mode == "eval":
+            model.forward(x[:32])                # running statistics from a training batch
+            model.eval()
+        rows = rng.choice(len(x), 12, replace=False)
+        report = bp.check_model(model, bp.SoftmaxCrossEntropy(), x[rows], y[rows] % 3, seed=seed, sample=60)
+        if not report:
+            failures.append(f"seed {seed}:\n{report}")
+    assert not failures, failures[0]

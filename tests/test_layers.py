@@ -255,3 +255,128 @@ def test_sigmoid_is_stable_and_correct():
         y = bp.Sigmoid().forward(x)
     np.testing.assert_allclose(y[1:4], 1 / (1 + np.exp(-x[1:4])), rtol=1e-12)
     assert y[0] == 0.0 and y[-1] == 1.0
+
+
+# ---- numerics at the extremes -------------------------------------------------------------
+
+from decimal import Decimal, getcontext  # noqa: E402
+
+
+def exact_sigmoid(x):
+    """σ(x) and σ'(x) to 40 digits with decimal arithmetic (shares nothing with the package)."""
+    getcontext().prec = 40
+    e = (-Decimal(float(x))).exp()
+    s = 1 / (1 + e)
+    return float(s), float(s * (1 - s))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_keeps_relative_accuracy_far_out(dtype):
+    # before: 0.5 * (1 + tanh(x / 2)) lost all relative accuracy below x ≈ -15 and was 0 from -37
+    x = np.array([-700.0, -100.0, -40.0, -37.0, -20.0, -15.0, -1.0, 0.0, 3.0, 20.0, 40.0], dtype)
+    layer = bp.Sigmoid()
+    y = layer.forward(x)
+    dx = layer.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == dtype
+    tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
+    for xi, yi, di in zip(x, y, dx):
+        s, ds = exact_sigmoid(xi)
+        if s > tiny:
+            assert float(yi) == pytest.approx(s, rel=4 * eps, abs=0), xi
+        if ds > tiny:
+            assert float(di) == pytest.approx(ds, rel=8 * eps, abs=0), xi
+    assert bp.Sigmoid().forward(np.array([-40.0]))[0] == pytest.approx(bp.Value(-40.0).sigmoid().data, rel=1e-15)
+
+
+def test_bce_with_logits_is_accurate_at_extreme_logits():
+    getcontext().prec = 40
+    z = np.array([-800.0, -50.0, -1.0, 0.0, 30.0, 50.0, 800.0])
+    for y in (0.0, 1.0):
+        loss = bp.BCEWithLogits()
+        value = loss.forward(z, np.full_like(z, y))
+        grad = loss.backward()
+        # exact: L_i = log(1 + e^-z) for y = 1, log(1 + e^z) for y = 0; dL/dz_i = (σ(z) - y) / n
+        terms = [(1 + (Decimal(-zi) if y == 1 else Decimal(zi)).exp()).ln() for zi in z]
+        assert value == pytest.approx(float(sum(terms) / len(z)), rel=1e-14)
+        for zi, gi in zip(z, grad):
+            s = 1 / (1 + Decimal(-zi).exp())
+            exact = float((s - Decimal(y)) / len(z))
+            assert gi == pytest.approx(exact, rel=1e-14, abs=1e-300), (zi, y)
+
+
+def test_float32_batchnorm_with_numpy_float64_settings_stays_float32():
+    # before: a np.float64 momentum or eps turned the running statistics and the output into float64
+    layer = bp.BatchNorm1d(3, eps=np.float64(1e-5), momentum=np.float64(0.2), dtype=np.float32)
+    x = RNG.standard_normal((6, 3)).astype(np.float32)
+    out = layer.forward(x)
+    dx = layer.backward(np.ones_like(out))
+    assert out.dtype == dx.dtype == layer.running_mean.dtype == layer.running_var.dtype == np.float32
+    layer.momentum = np.float64(0.3)                      # changed later, the same
+    layer.forward(x)
+    assert layer.running_var.dtype == np.float32
+    layer.eval()
+    assert layer.forward(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: bp.Linear(64.0, 10, rng=RNG), r"Linear: in_features must be a whole number >= 1, got 64.0"),
+    (lambda: bp.Linear(64, 0, rng=RNG), r"Linear: out_features must be a whole number >= 1, got 0"),
+    (lambda: bp.Linear(4, 2, rng=RNG, dtype=np.int64), r"Linear: dtype must be np.float32 or np.float64"),
+    (lambda: bp.BatchNorm1d("4"), r"BatchNorm1d: num_features must be a whole number"),
+    (lambda: bp.BatchNorm1d(4, momentum=1.5), r"BatchNorm1d: momentum must be a finite number in \[0, 1\]"),
+    (lambda: bp.BatchNorm1d(4, eps=0), r"eps must be > 0"),
+    (lambda: bp.Dropout("0.5", rng=RNG), r"Dropout: the probability p must be a finite number in \[0, 1\)"),
+    (lambda: bp.LeakyReLU("a"), r"LeakyReLU: negative_slope must be a finite number, got 'a'"),
+    (lambda: bp.Sequential([bp.ReLU(), bp.Tanh()]), r"Sequential\(\*layers\), not Sequential\(\[...\]\)"),
+    (lambda: bp.Residual(bp.Tanh), r"did you forget to call it"),
+])
+def test_constructors_refuse_bad_settings(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_backward_refuses_a_dout_that_would_broadcast():
+    # before: Dropout multiplied a (D,) dout into the (N, D) mask, silently
+    layer = bp.Dropout(0.5, rng=np.random.default_rng(0))
+    layer.forward(RNG.standard_normal((4, 3)))
+    with pytest.raises(ValueError, match=r"Dropout\(p=0.5\).backward\(\) expected dout of shape \(4, 3\)"):
+        layer.backward(np.ones(3))
+    flat = bp.Flatten()
+    flat.forward(RNG.standard_normal((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"Flatten\(\).backward\(\) expected dout of shape \(2, 12\)"):
+        flat.backward(np.ones((2, 11)))
+    res = bp.Residual(bp.Tanh())
+    res.forward(RNG.standard_normal((2, 3)))
+    with pytest.raises(ValueError, match=r"expected dout of shape \(2, 3\)"):
+        res.backward(np.ones(3))
+
+
+def test_whole_number_input_becomes_float():
+    relu = bp.ReLU()
+    out = relu.forward(np.array([[-1, 2]]))
+    assert out.dtype == np.float64 and relu.backward(np.array([[1, 1]])).tolist() == [[0.0, 1.0]]
+    with pytest.raises(ValueError, match=r"For one sample, add the batch axis: x.reshape\(1, 3\)"):
+        bp.Linear(3, 2, rng=RNG).forward(np.ones(3))
+
+
+def test_a_nan_batch_does_not_ruin_batchnorm_for_good():
+    layer = bp.BatchNorm1d(2)
+    layer.forward(np.array([[1.0, 2.0], [3.0, 5.0]]))
+    before = layer.running_mean.copy(), layer.running_var.copy()
+    with np.errstate(all="ignore"):
+        out = layer.forward(np.array([[np.nan, 2.0], [3.0, 1e300]]))
+    assert np.isnan(out[:, 0]).all()                      # the NaN shows where it is
+    np.testing.assert_array_equal(layer.running_mean, before[0])
+    np.testing.assert_array_equal(layer.running_var, before[1])
+    assert np.isfinite(layer.eval().forward(np.ones((1, 2)))).all()
+
+
+def test_assigning_an_array_over_a_parameter_is_refused():
+    # before: layer.weight = W replaced the Parameter by an array: forward still ran, backward
+    # raised an AttributeError, and parameters() no longer listed it (never trained, silently)
+    layer = bp.Linear(3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"Linear.weight is a Parameter: assign into its data \(weight.data\[...\] = w\)"):
+        layer.weight = np.zeros((3, 2))
+    other = bp.Linear(3, 2, rng=np.random.default_rng(1))
+    other.weight = layer.weight                          # sharing a Parameter stays possible
+    assert other.weight is layer.weight

@@ -129,3 +129,31 @@ def test_float32_losses_keep_float32():
                             (bp.BCEWithLogits(), np.ones((4, 3), np.float32))]:
         loss_fn.forward(logits, target)
         assert loss_fn.backward().dtype == np.float32, loss_fn
+
+
+def test_targets_with_nan_are_refused_not_averaged():
+    with pytest.raises(ValueError, match="BCEWithLogits: the targets contain NaN"):
+        bp.BCEWithLogits().forward(np.zeros(3), np.array([0.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match="MSELoss: the targets contain NaN"):
+        bp.MSELoss().forward(np.zeros(3), np.array([0.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match=r"expects integer class labels, got dtype float64 with values such as nan \(labels are 0 … 2\)"):
+        bp.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0.0, np.nan]))
+
+
+def test_loss_shape_slips_name_the_cure():
+    with pytest.raises(ValueError, match=r"labels of shape \(4,\) for 4 samples, got \(4, 1\) \(flatten them: labels.ravel\(\)\)"):
+        bp.SoftmaxCrossEntropy().forward(np.zeros((4, 3)), np.zeros((4, 1), int))
+    with pytest.raises(ValueError, match=r"Reshape the targets: targets.reshape\(4, 1\)"):
+        bp.BCEWithLogits().forward(np.zeros((4, 1)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"L2\(lam=0.1\) takes model.parameters\(\)"):
+        bp.L2(0.1).forward([np.ones((2, 2))])
+    with pytest.raises(ValueError, match=r"L1 strength must be ≥ 0 \(a number such as 1e-3\), got '0.1'"):
+        bp.L1("0.1")
+
+
+def test_softmax_of_one_row_and_of_whole_numbers():
+    np.testing.assert_allclose(bp.softmax([1, 2, 3]), np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum(), rtol=1e-15)
+    np.testing.assert_allclose(bp.softmax(np.array([[1.0, 2.0, 3.0]]))[0], bp.softmax([1.0, 2.0, 3.0]))
+    model = bp.Sequential(bp.Linear(2, 2, rng=np.random.default_rng(0)))
+    penalty = bp.L2(0.5)
+    assert penalty.forward(model) == pytest.approx(0.25 * np.sum(model[0].weight.data ** 2))   # a model is fine too

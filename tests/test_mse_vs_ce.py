@@ -60,10 +60,38 @@ def test_compare_returns_seeds_by_epochs_for_every_head_and_start():
 
 
 def test_confidently_wrong_and_initial_loss_grow_with_init_scale():
-    for head in E.HEADS:
-        assert E.confidently_wrong(head, 10.0) > E.confidently_wrong(head, 1.0)
+    assert E.confidently_wrong(1.0) == 0.0 and E.confidently_wrong(10.0) > 0.3
+    assert E.confidently_wrong(10.0, share=0.9) < E.confidently_wrong(10.0, share=0.5)
     assert E.initial_loss(0, 0.001) == pytest.approx(np.log(10), abs=1e-3)   # near-uniform guesses
     assert E.initial_loss(0, 10.0) > 2 * np.log(10)
+
+
+def test_stuck_images_none_for_cross_entropy_many_for_squared_errors_when_confidently_wrong():
+    for scale in (0.001, 1.0, 10.0):
+        assert E.stuck_images("cross-entropy", scale) == 0.0        # its gradient is exactly p − y
+    for head in E.HEADS[1:]:
+        assert E.stuck_images(head, 0.001) == 0.0                   # near the uniform point: the matched push
+        assert E.stuck_images(head, 10.0) > 0.2
+        assert E.stuck_images(head, 10.0, weak=0.01) <= E.stuck_images(head, 10.0, weak=0.1)
+
+
+def test_stuck_output_is_the_sigmoid_slope_below_a_tenth_of_its_start():
+    # one sigmoid output wrong by more than ½: its push relative to the matched one is 4p(1 − p)
+    x, y = E.digits().train
+    z = E.network(0, 10.0).forward(x)
+    p = E.probabilities("MSE on sigmoid", z)
+    error = p - np.eye(E.CLASSES)[y]
+    stuck = (np.abs(error) > 0.5) & (4 * p * (1 - p) < 0.1)
+    assert E.stuck_images("MSE on sigmoid", 10.0) == pytest.approx(np.mean(stuck.any(axis=1)))
+
+
+def test_sweep_scales_every_heads_step_and_best_factor_picks_the_highest_mean():
+    runs = E.sweep(1, (0.5, 1), seeds=[0], epochs=1, lr=0.1)
+    assert set(runs) == {(f, h) for f in (0.5, 1) for h in E.HEADS}
+    assert np.array_equal(runs[1, "cross-entropy"][0], E.train("cross-entropy", 0, 1, lr=0.1, epochs=1))
+    assert np.array_equal(runs[0.5, "cross-entropy"][0], E.train("cross-entropy", 0, 1, lr=0.05, epochs=1))
+    fake = {(0.5, "h"): np.array([[0.2, 0.9]]), (1, "h"): np.array([[0.5, 0.7]]), (2, "h"): np.array([[0.1, 0.1]])}
+    assert E.best_factor(fake, "h") == 1
 
 
 def test_unknown_head_or_squash_is_a_clear_error():

@@ -536,3 +536,13 @@ def test_clipping_leaves_frozen_parameters_out():
     np.testing.assert_array_equal(frozen.grad, [100.0, 0.0])
     bp.clip_grad_value([trained, frozen], 0.5)
     np.testing.assert_array_equal(frozen.grad, [100.0, 0.0])
+
+
+def test_rmsprop_alpha_above_one_is_refused():
+    # torch accepts alpha > 1, and the running average of g² turns negative: sqrt gives NaN weights
+    with pytest.raises(ValueError, match=r"RMSprop: alpha is the weight of the running average of g², a number in \[0, 1\]"):
+        bp.RMSprop([bp.Parameter(np.zeros(2))], alpha=10.0)
+    with pytest.raises(ValueError, match=r"SGD: lr must be a number >= 0, got inf"):
+        bp.SGD([bp.Parameter(np.zeros(2))], lr=float("inf"))
+    with pytest.raises(ValueError, match=r"SGD: nesterov must be True or False, got 'yes'"):
+        bp.SGD([bp.Parameter(np.zeros(2))], lr=0.1, momentum=0.9, nesterov="yes")

@@ -318,3 +318,34 @@ def test_draw_graph_into_given_axes():
             draw_graph(neuron(), rankdir="RL")
     finally:
         plt.close("all")
+
+
+def test_power_zero_at_zero_has_a_zero_gradient():
+    # before: (Value(0.)**0 + 2*v).backward() raised ZeroDivisionError from 0 * 0.0 ** -1
+    x, v = Value(0.0), Value(3.0)
+    out = x ** 0 + 2 * v
+    out.backward()
+    assert (out.data, x.grad, v.grad) == (7.0, 0.0, 2.0)
+    y = Value(0.0)
+    (y ** 1).backward()
+    assert y.grad == 1.0
+    z = Value(0.0)
+    with pytest.raises(ValueError, match=r"derivative of x\*\*0.5 is infinite at x = 0"):
+        (z ** 0.5).backward()
+    with pytest.raises(ZeroDivisionError, match=r"0 \*\* -1 is a division by zero"):
+        Value(0.0) ** -1
+
+
+def test_extremes_refuse_with_the_operation_named():
+    with pytest.raises(OverflowError, match=r"exp of 1000 overflows to inf"):
+        Value(1000.0).exp()
+    with pytest.raises(OverflowError, match=r"\* of 1e\+308, 10 overflows"):
+        Value(1e308) * 10
+    with pytest.raises(OverflowError, match=r"\*\*400 of 10 overflows"):
+        Value(10.0) ** 400
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        Value(1.0) / 0
+    with pytest.raises(ValueError, match="finite real number, got nan"):
+        Value(float("nan"))
+    assert Value(-1000.0).exp().data == 0.0 and Value(-1000.0).tanh().data == -1.0
+    assert Value(-745.0).sigmoid().data > 0 and Value(800.0).sigmoid().data == 1.0

@@ -427,3 +427,32 @@ def test_clip_norm_in_fit_measures_the_trainable_parameters_only():
            progress=False, clip_norm=0.5 * norm)
     for p, b, g in zip(head.parameters(), before, head_grads):
         np.testing.assert_allclose(b - p.data, g * 0.5 * norm / (norm + 1e-6), rtol=1e-9)
+
+
+def test_load_validates_everything_before_changing_anything(tmp_path):
+    # before: a string array of the right shape raised halfway, the model half-loaded
+    model = mlp(np.random.default_rng(0))
+    before = [p.data.copy() for p in model.parameters()]
+    arrays = {name: p.data + 1 for name, p in model.named_parameters()}
+    arrays["2.bias"] = np.array(["x"] * 10)              # the last parameter: the others would be loaded
+    np.savez(tmp_path / "strings.npz", **arrays)
+    with pytest.raises(ValueError, match=r"parameter '2.bias' holds <U1 data, not numbers"):
+        bp.load(model, tmp_path / "strings.npz")
+    arrays["2.bias"] = np.full(10, np.nan)
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(ValueError, match=r"'2.bias' holds NaN or inf"):
+        bp.load(model, tmp_path / "nan.npz")
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
+def test_save_and_load_agree_on_the_npz_suffix(tmp_path, monkeypatch):
+    # before: save(m, "w") wrote w.npz and load(m, "w") could not find it
+    monkeypatch.chdir(tmp_path)
+    a, b = mlp(np.random.default_rng(0)), mlp(np.random.default_rng(1))
+    assert bp.save(a, "w") == "w.npz"
+    bp.load(b, "w")
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at 'v' \(nor 'v.npz'\)"):
+        bp.load(b, "v")
+    with pytest.raises(ValueError, match="got the class Sequential"):
+        bp.save(bp.Sequential, "w")

@@ -48,6 +48,14 @@ def test_large_weight_scale_explodes():
     assert "Challenge met" not in w.challenge.value
 
 
+def test_each_fix_of_the_lesson_meets_the_challenge():
+    for settings in (dict(activation="tanh", init="xavier"), dict(activation="sigmoid", batchnorm=True),
+                     dict(activation="leaky_relu", init="he")):
+        w = bp.widgets.gradient_explorer(**settings)
+        assert "healthy" in w.text.value, settings
+        assert "Challenge met" in w.challenge.value, settings
+
+
 def test_shallow_network_cannot_meet_the_challenge():
     w = bp.widgets.gradient_explorer(activation="relu", init="he")
     assert "Challenge met" in w.challenge.value
@@ -63,6 +71,47 @@ def test_dead_signal_does_not_count_as_healthy():
     assert "died" in w.text.value
 
 
+def test_relu_xavier_flat_ratio_but_tiny_gradients_is_not_a_solution():
+    """The lesson's point: ReLU + Xavier has first/last ≈ 1, yet every gradient is ~100× too small."""
+    w = bp.widgets.gradient_explorer(activation="relu", init="xavier")
+    assert 0.1 < w.view.metrics["ratio"] < 10
+    assert "tiny everywhere" in w.text.value
+    assert "Challenge met" not in w.challenge.value
+
+
+def test_flat_but_huge_gradients_are_not_a_solution():
+    w = bp.widgets.gradient_explorer(activation="relu", init="he")
+    w.controls["scale"].value = 1.5
+    assert 0.1 < w.view.metrics["ratio"] < 10
+    assert "huge everywhere" in w.text.value
+    assert "Challenge met" not in w.challenge.value
+
+
+def test_sliders_wait_for_release_and_scale_has_exact_stops():
+    w = bp.widgets.gradient_explorer()
+    assert w.controls["depth"].continuous_update is False
+    scale = w.controls["scale"]
+    assert scale.continuous_update is False
+    assert 0.3 in scale.options and 1.0 in scale.options      # a value a student types is a value it keeps
+    scale.value = 0.3
+    assert scale.value == 0.3
+
+
+def test_layer_axis_has_integer_ticks():
+    import matplotlib.pyplot as plt
+    view = gradients.update(3, "relu", "he", 1.0, False, False)
+    ticks = view.figure.axes[0].get_xticks()
+    assert np.allclose(ticks, np.round(ticks))
+    plt.close(view.figure)
+
+
 def test_histograms_follow_the_depth():
     assert gradients.pick_layers(19) == [0, 4, 9, 14, 18]
     assert gradients.pick_layers(2) == [0, 1]
+
+
+def test_residual_sigmoid_is_uneven_not_vanishing():
+    """Skip connections carry a useful gradient to layer 1; the ratio is small because the last layer's grew."""
+    w = bp.widgets.gradient_explorer(residual=True)
+    assert w.view.metrics["ratio"] < 0.1
+    assert "uneven" in w.text.value and "Challenge met" not in w.challenge.value

@@ -59,14 +59,25 @@ def test_task_switch_names_the_loss_that_fits():
     assert "MSELoss" in w.text.value and "not defined" in w.text.value
 
 
-def test_challenge_not_met_at_default_met_when_confidently_wrong():
+def test_largest_push_is_at_p_one_third():
+    # binary: |2(p − 1)p(1 − p)| peaks at p = 1/3 (8/27); multi-class (3 classes): 3p(1 − p)² peaks there too (4/9)
+    assert L.largest_push("binary") == pytest.approx(8 / 27, rel=1e-6)
+    assert L.largest_push("multi-class") == pytest.approx(4 / 9, rel=1e-6)
+
+
+def test_challenge_met_only_near_the_squared_errors_hardest_push():
     w = bp.widgets.loss_explorer()
-    assert "Challenge met" not in w.challenge.value
-    w.controls["z"].value = -5.0               # p ≈ 0.0067: 2p(1−p) ≈ 0.013 < 0.02
+    assert "Challenge met" not in w.challenge.value            # z = −1: p ≈ 0.27, 97% of the peak
+    w.controls["z"].value = -0.7                               # p ≈ 0.33
     assert "Challenge met" in w.challenge.value
-    w.controls["z"].value = 6.0                # tiny MSE gradient, but the model is right: does not count
+    w.controls["z"].value = -5.0                               # far more wrong, and a far weaker push
     assert "Challenge met" not in w.challenge.value
-    assert np.isnan(w.view.metrics["gradient_ratio_when_wrong"])
+    assert w.view.metrics["mse_push_of_its_largest"] < 0.05
+    w.controls["task"].value = "multi-class"
+    w.controls["z"].value = 0.0                                # p = 1/3 with two other logits at 0
+    assert "Challenge met" in w.challenge.value
+    w.controls["task"].value = "regression"
+    assert "Challenge met" not in w.challenge.value and np.isnan(w.view.metrics["mse_push_of_its_largest"])
 
 
 @pytest.mark.parametrize("task", ["regression", "binary", "multi-class"])

@@ -1,9 +1,13 @@
-"""Checks for 05_vanishing_exploding_gradients: clipping, batch norm's backward, spotting vanishing."""
-__all__ = ["check_clip_grad_norm", "check_batchnorm_backward", "check_which_vanish", "VANISH_CONFIGS"]
+"""Checks for 05_vanishing_exploding_gradients: clipping, an initialisation for leaky ReLU,
+spotting vanishing, batch norm's backward."""
+__all__ = ["check_clip_grad_norm", "check_leaky_relu_std", "check_which_vanish", "check_batchnorm_backward",
+           "VANISH_CONFIGS"]
+
+import math
 
 import numpy as np
 
-from .core import Wrong, bound, call, exercise, expect_array, expect_number
+from .core import Wrong, bound, call, case_rng, exercise, expect_array, expect_number
 from ..gradcheck import numerical_gradient
 
 LESSON = "05_vanishing_exploding_gradients"
@@ -12,7 +16,7 @@ LESSON = "05_vanishing_exploding_gradients"
 # -- clip_grad_norm ---------------------------------------------------------------------------
 
 def _clip_cases():
-    rng = np.random.default_rng(5)
+    rng = case_rng(5)
     big = [3.0 * rng.standard_normal((3, 4)), 2.0 * rng.standard_normal(4)]
     small = [0.1 * rng.standard_normal((2, 3)), 0.05 * rng.standard_normal(3)]
     return [
@@ -30,8 +34,9 @@ def _total_norm(grads):
 @exercise("ex05_clip_grad_norm", LESSON, "clip_grad_norm", hints=[
     "Treat all the gradient arrays as ONE long vector: its length is the total norm. If that length "
     "is above max_norm, shrink every array by the same factor; otherwise leave them alone.",
-    "total = sqrt(Σ over arrays of Σ g²); scale = max_norm / (total + 1e-6); multiply every array by "
-    "scale only when scale < 1. Return the clipped list and `total` (the norm BEFORE clipping).",
+    "The total norm is the square root of the sum, over all arrays, of the sum of their squared entries. "
+    "Compute it first and keep it: that is what you return beside the clipped list, whether or not "
+    "anything was clipped.",
 ])
 def check_clip_grad_norm(clip_grad_norm):
     """clip_grad_norm(grads, max_norm) -> (clipped_grads, total_norm_before_clipping)."""
@@ -73,6 +78,79 @@ def check_clip_grad_norm(clip_grad_norm):
             f"returns the norm before clipping, on {len(_clip_cases())} cases.")
 
 
+# -- an initialisation for leaky ReLU --------------------------------------------------------
+
+LEAKY_LAYERS = 20       # independent layers measured per case
+LEAKY_TOLERANCE = 0.05  # the measured per-layer factor of E[z²] must lie within 1 ± this
+
+
+def _leaky_cases():
+    rng = case_rng(505)
+    widths = rng.choice([96, 128, 160], size=2, replace=False)
+    slopes = rng.uniform(0.35, 0.7, size=2).round(2)
+    return [(128, 0.0), (96, 1.0)] + [(int(n), float(a)) for n, a in zip(widths, slopes)]
+
+
+def variance_factor(std, n_in, slope, rng, layers=LEAKY_LAYERS, batch=256):
+    """Measured, not derived: by what factor one layer z_next = leaky_relu(z) @ W, W ~ N(0, std²) of
+    shape (n_in, n_in), multiplies E[z²] for z ~ N(0, 1) — the geometric mean over ``layers``
+    independent draws of z and W."""
+    logs = []
+    for _ in range(layers):
+        z = rng.standard_normal((batch, n_in))
+        h = np.where(z > 0, z, slope * z)
+        out = h @ (std * rng.standard_normal((n_in, n_in)))
+        logs.append(np.log(np.mean(out * out) / np.mean(z * z)))
+    return float(np.exp(np.mean(logs)))
+
+
+@exercise("ex05_leaky_relu_std", LESSON, "an initialisation for leaky ReLU", hints=[
+    "Follow the lesson's derivation for ReLU: z_next = h·W gives E[z_next²] = n_in·std²·E[h²]. The only "
+    "new piece is E[h²] for h = leaky_relu(z) when z is symmetric around 0. Then choose std so that "
+    "E[z_next²] = E[z²].",
+    "Split E[h²] by the sign of z. Where z > 0, h = z; where z ≤ 0, h = slope·z. A symmetric z puts half "
+    "of E[z²] on each side. What fraction of E[z²] does h keep in all?",
+])
+def check_leaky_relu_std(leaky_relu_std):
+    """leaky_relu_std(n_in, slope) -> the std of W that keeps E[z²] from layer to layer."""
+    rng = case_rng(506)
+    factors = []
+    for n_in, slope in _leaky_cases():
+        case = f"n_in = {n_in}, slope = {slope:g}"
+        std = call(leaky_relu_std, n_in, slope, what=f"leaky_relu_std({n_in}, {slope:g})")
+        if std is None:
+            raise Wrong(f"case {case}: leaky_relu_std returned None.", "end with `return std` (a float).")
+        if np.ndim(std) != 0 or not isinstance(np.asarray(std).item(), (int, float)):
+            raise Wrong(f"case {case}: leaky_relu_std should return one number, got {type(std).__name__}.",
+                        "return a float, e.g. `return math.sqrt(...)`.")
+        std = float(std)
+        if not np.isfinite(std) or std <= 0:
+            raise Wrong(f"case {case}: leaky_relu_std returned {std}; a standard deviation is a positive number.")
+        factor = variance_factor(std, n_in, slope, rng)
+        factors.append(factor)
+        if abs(factor - 1) > LEAKY_TOLERANCE:
+            direction = "grows" if factor > 1 else "shrinks"
+            over = factor ** LEAKY_LAYERS
+            he, variance = math.sqrt(2 / n_in), 2 / ((1 + slope ** 2) * n_in)
+            hint = next((h for test, h in [
+                (slope > 0 and np.isclose(std, he, rtol=1e-3),
+                 "that is He's std for ReLU, which keeps E[z²] only when the negative side is cut to 0; "
+                 "leaky ReLU lets slope·z through there, so h keeps more than half of E[z²]."),
+                (np.isclose(std, variance, rtol=1e-3),
+                 "that looks like the variance Var(W); the function returns the standard deviation, its square root."),
+                (0 < slope < 1 and np.isclose(std, math.sqrt(2 / ((1 + slope) * n_in)), rtol=1e-3),
+                 "the negative side contributes (slope·z)², so its share of E[z²] is multiplied by slope², not slope."),
+                (np.isclose(std, math.sqrt(1 / ((1 + slope ** 2) * n_in)), rtol=1e-3),
+                 "each side of a symmetric z holds HALF of E[z²]: E[h²] = ½·E[z²] + slope²·½·E[z²]."),
+            ] if test), None)
+            raise Wrong(f"case {case}: with std = {std:.4g}, each layer multiplies E[z²] by {factor:.3f} "
+                        f"(measured on {LEAKY_LAYERS} random layers), so it {direction}: ×{over:.3g} over "
+                        f"{LEAKY_LAYERS} layers. Your std is about {math.sqrt(1 / factor):.3g} × what keeps it.",
+                        hint)
+    return (f"your std keeps E[z²] from layer to layer: on {len(factors)} cases (slopes 0, 1 and two random) "
+            f"the factor per layer, measured on {LEAKY_LAYERS} random layers each, lies within 1 ± {LEAKY_TOLERANCE}.")
+
+
 # -- batch norm backward ----------------------------------------------------------------------
 
 def bn_forward(x, gamma, beta, eps=1e-5):
@@ -81,9 +159,9 @@ def bn_forward(x, gamma, beta, eps=1e-5):
 
 
 def _bn_cases():
-    rng = np.random.default_rng(55)
+    rng = case_rng(55)
     cases = []
-    for n, d in ((4, 3), (8, 5), (5, 1)):
+    for n, d in ((4, 3), (8, 5), (5, 1), tuple(int(v) for v in rng.integers((3, 2), (10, 7)))):
         x = 2.0 + 3.0 * rng.standard_normal((n, d))
         gamma = 0.5 + rng.random(d)
         beta = rng.standard_normal(d)
@@ -93,11 +171,12 @@ def _bn_cases():
 
 
 @exercise("ex05_batchnorm_backward", LESSON, "batch norm backward", hints=[
-    "Go backward through x̂ = (x − μ)/σ and y = γ·x̂ + β step by step: dβ = Σ dout, dγ = Σ dout·x̂ "
-    "(sums over the batch), dx̂ = dout·γ. The mean μ and σ = sqrt(var + eps) depend on EVERY sample, "
-    "so dx has more than the direct term dx̂/σ.",
-    "Collecting the three paths (direct, through μ, through var) gives "
-    "dx = (1/σ) · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), means over the batch axis (axis=0).",
+    "Recompute the forward graph node by node (μ, c = x − μ, v, s = (v + ε)^(−1/2), x̂ = c·s), then walk "
+    "it backward keeping one gradient per node: dx̂ and dc are (N, D) like x; dμ, dv and ds are (D,), "
+    "one number per feature, and each is a SUM over the batch axis of what the N samples send back.",
+    "Two nodes have two consumers, and their gradient is the sum of both paths: c feeds x̂ directly and "
+    "v through c²; x feeds c directly and μ through the mean. Use the local derivatives listed in the "
+    "lesson (∂v/∂c_i = 2c_i/N, ds/dv = −s³/2, ∂μ/∂x_i = 1/N, ∂c/∂μ = −1), and check every node's shape.",
 ])
 def check_batchnorm_backward(batchnorm_backward):
     """batchnorm_backward(dout, x, gamma, eps=1e-5) -> (dx, dgamma, dbeta), training mode."""
@@ -122,15 +201,18 @@ def check_batchnorm_backward(batchnorm_backward):
         ]))
         worst = max(worst, expect_array(dx, num_dx, "dx", case, tol=1e-5, batch=n, diagnoses=[
             (lambda g, e: np.allclose(g, dx_hat * inv_std),
-             "you treated the batch mean and variance as constants. They are computed from every sample, "
-             "so each x_i also moves μ and σ: subtract mean(dx̂) and x̂·mean(dx̂·x̂) before dividing by σ."),
+             "you treated the batch mean and variance as constants: only the direct path x → c → x̂ is there. "
+             "μ and v are computed from every sample, so each x_i also reaches the output through μ and "
+             "through v: add those two paths."),
             (lambda g, e: np.allclose(g, inv_std * (dx_hat - dx_hat.mean(axis=0))),
-             "the path through the mean is there, the path through the variance is missing: "
-             "also subtract x̂ · mean(dx̂ · x̂)."),
+             "the path through the mean is there, the path through the variance is missing: c also feeds "
+             "v = mean(c²), so dc gets a second term from dv."),
             (lambda g, e: np.allclose(g, inv_std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))),
              "γ is missing: the gradient reaching x̂ is dx̂ = dout · γ."),
             (lambda g, e: np.allclose(g, inv_std * (dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))),
-             "the correction terms are sums where they should be means over the batch (divide them by N)."),
+             "the corrections through μ and v are N times too large: those nodes are MEANS over the batch, "
+             "so their local derivatives carry a 1/N (∂μ/∂x_i = 1/N, ∂v/∂c_i = 2c_i/N): sums where they "
+             "should be means."),
         ]))
     return (f"dx, dgamma and dbeta agree with numerical gradients on {len(_bn_cases())} batches "
             f"(max rel. error {bound(worst)}).")
@@ -140,27 +222,35 @@ def check_batchnorm_backward(batchnorm_backward):
 
 # letter -> (description, make_mlp keyword arguments); all measured on the same digits batch
 VANISH_CONFIGS = {
-    "A": ("20 layers, sigmoid, Xavier init", dict(depth=20, activation="sigmoid", init="xavier")),
-    "B": ("20 layers, ReLU, He init", dict(depth=20, activation="relu", init="he")),
-    "C": ("20 layers, tanh, Xavier init", dict(depth=20, activation="tanh", init="xavier")),
-    "D": ("20 layers, sigmoid, He init", dict(depth=20, activation="sigmoid", init="he")),
-    "E": ("20 layers, sigmoid, Xavier init, batch norm", dict(depth=20, activation="sigmoid", init="xavier",
-                                                              batchnorm=True)),
-    "F": ("20 layers, tanh, large init (std 1)", dict(depth=20, activation="tanh", init="large")),
+    "A": ("20 layers, sigmoid, Xavier init × 0.5", dict(depth=20, activation="sigmoid", init="xavier", scale=0.5)),
+    "B": ("20 layers, ReLU, He init × 0.5", dict(depth=20, activation="relu", init="he", scale=0.5)),
+    "C": ("20 layers, tanh, Xavier init × 2", dict(depth=20, activation="tanh", init="xavier", scale=2.0)),
+    "D": ("20 layers, sigmoid, He init × 2", dict(depth=20, activation="sigmoid", init="he", scale=2.0)),
+    "E": ("20 layers, sigmoid, He init, batch norm", dict(depth=20, activation="sigmoid", init="he", batchnorm=True)),
+    "F": ("20 layers, ReLU, He init, residual connections", dict(depth=20, activation="relu", init="he",
+                                                                 residual=True)),
 }
 VANISH_THRESHOLD = 1e-2
 
 WHY = {
-    ("sigmoid", False): "sigmoid's slope is at most 0.25, so every layer multiplies the gradient by ≲ 0.25·‖W‖",
-    ("sigmoid", True): "batch norm re-centres every layer's input where sigmoid's slope is largest and "
-                       "rescales the backward signal",
-    ("tanh", False): "tanh has slope ≈ 1 near 0 and Xavier keeps the signal's scale",
-    ("relu", False): "ReLU passes the gradient with slope 1 and He init compensates for the zeroed half",
+    "A": "half of Xavier's weights halve the gain: each sigmoid layer multiplies the gradient by about "
+         "0.5 × 0.24 ≈ 0.12",
+    "B": "with ReLU, weights below He's shrink the signal forward and the gradient backward by the same "
+         "factor per layer; a weight gradient h_(l−1)ᵀ·δ_l carries the same number of shrinking steps at "
+         "every layer, so the first is about as large as the last (all of them are small)",
+    "C": "twice Xavier's weights give tanh a gain of 2, times slopes that stay near 1 for the units that "
+         "are not saturated: the gradient grows backwards, it does not vanish",
+    "D": "twice He's weights give a gain of about 2.8, but sigmoid's slopes — at most 0.25, and lower as "
+         "units start to saturate in the flat tails — keep the product near 0.5 per layer",
+    "E": "batch norm divides by the pre-activations' batch standard deviation whatever the init, which "
+         "multiplies the backward signal by about 5 and makes up for sigmoid's slope",
+    "F": "the identity path hands the gradient back unchanged through every block: the stream grows on the "
+         "way forward, but the first layer's gradient is not small",
 }
 
 
 def measure_config(kwargs, seed=0):
-    """First-layer / last-layer weight-gradient norm of a fresh network on the digits batch."""
+    """First-layer / last-layer weight-gradient norm of a fresh network (weights from ``seed``) on the digits batch."""
     from ..deep import first_to_last, gradient_norms, make_mlp
     from ..widgets.gradients import batch
     x, y = batch()
@@ -188,9 +278,10 @@ def _letters(answer):
 @exercise("ex05_which_vanish", LESSON, "which configurations vanish", hints=[
     "A gradient vanishes when each layer multiplies it by less than 1 on average: look at the activation's "
     "largest slope and at the size of the weights the init draws.",
-    "Sigmoid's slope is at most 0.25 whatever the init; tanh's and ReLU's slope is 1 where active. A huge "
-    "init does not vanish: it saturates tanh but multiplies the gradient by large weights. Batch norm keeps "
-    "each layer's input in the steep region.",
+    "Per layer, the gradient is multiplied by the weights' gain (√(n·Var W), 1 for Xavier, √2 for He) times "
+    "the activation's slope (sigmoid: at most 0.25, and less when saturated; tanh and ReLU: 1 where active). "
+    "The criterion is a RATIO, first layer over last: a scale that shrinks the forward signal as much as the "
+    "backward one leaves it near 1. Batch norm divides by each layer's batch std; a skip path adds 1.",
 ])
 def check_which_vanish(which_vanish):
     """which_vanish() -> the set of letters of VANISH_CONFIGS whose first-layer gradient is < 1/100 of the last's."""
@@ -198,7 +289,8 @@ def check_which_vanish(which_vanish):
     if answer is None:
         raise Wrong("which_vanish() returned None.", "return a set of letters, e.g. {'A', 'C'}.")
     chosen = _letters(answer)
-    ratios = {k: measure_config(kw) for k, (_, kw) in VANISH_CONFIGS.items()}
+    seed = int(case_rng(5005).integers(2 ** 31))          # the networks' weights: a random case
+    ratios = {k: measure_config(kw, seed) for k, (_, kw) in VANISH_CONFIGS.items()}
     truth = {k for k, r in ratios.items() if r < VANISH_THRESHOLD}
     if chosen != truth:
         lines = []
@@ -208,12 +300,7 @@ def check_which_vanish(which_vanish):
             lines.append(f"{k} ({desc}): you said it {said}, but its first/last gradient ratio measures "
                          f"{ratios[k]:.1e}.")
         k = sorted(chosen ^ truth)[0]
-        kw = VANISH_CONFIGS[k][1]
-        hint = WHY.get((kw["activation"], kw.get("batchnorm", False)))
-        if kw.get("init") == "large":
-            hint = ("a large init makes the gradient EXPLODE backwards (ratio ≫ 1), even though tanh saturates: "
-                    "large weights multiply it at every layer.")
-        raise Wrong(" ".join(lines), hint and f"{k}: {hint}.")
+        raise Wrong(" ".join(lines), f"{k}: {WHY[k]}.")
     return (f"right: measured on 64-unit networks and a batch of digits, exactly {', '.join(sorted(truth))} "
             f"have a first-layer gradient < 1/100 of the last layer's ("
             + ", ".join(f"{k}: {r:.0e}" for k, r in ratios.items()) + ").")

@@ -5,16 +5,15 @@
     python -m bpcourse workspace                        # the student's own copies (workspace/)
     python -m bpcourse reset 03                         # a fresh lesson, the old copy kept as a backup
 
-One idea per module: ``assignment`` (which exercises count, for how many points),
-``release`` (the student version of a notebook), ``grade`` (run submissions
-against the instructor's tests), ``workspace`` (a student's copies, never
-overwritten). nbgrader is needed by ``release``, ``grade`` and ``workspace``;
-it is imported only when one of them runs.
+One idea per module: ``student_form`` (the student version of a notebook, standard library
+only), ``assignment`` (which exercises count, for how many points), ``release`` (the student
+version of an assignment), ``grade`` (run submissions against the instructor's tests),
+``workspace`` (a student's copies, never overwritten). ``release`` and ``grade`` work from
+the source notebooks of a repository checkout; ``workspace`` and ``reset`` also from the
+lessons shipped in the wheel. Only ``grade`` needs nbgrader.
 """
-from pathlib import Path
+from ..paths import REPO, SOURCE_NOTEBOOKS
 
-REPO = Path(__file__).resolve().parents[2]
-SOURCE_NOTEBOOKS = REPO / "notebooks"           # the instructor (source) version, with solutions
 DEFAULT_ASSIGNMENT = REPO / "assignments" / "default.toml"
 
 

@@ -4,6 +4,8 @@ Plain functions (``loss_and_gradient``, ``loss_view``) hold the logic; ``loss_ex
 wires a logit slider and a task switch to them. (The lesson's training experiment is
 ``bpcourse.mse_vs_ce``.)
 """
+import functools
+
 import ipywidgets as W
 import numpy as np
 
@@ -65,6 +67,12 @@ def logit(p):
     return np.log(p) - np.log1p(-p)
 
 
+@functools.lru_cache(maxsize=None)
+def largest_push(task):
+    """The largest |∂MSE/∂z| over the slider's range (−8 to 8): the squared error's hardest push."""
+    return float(np.max(np.abs(loss_and_gradient(task, np.linspace(-8, 8, 16001))["mse_grad"])))
+
+
 def loss_view(task="binary", z=-1.0):
     """Loss (left) and gradient with respect to z (right) of MSE and cross-entropy, at the slider's z."""
     grid = np.linspace(-8, 8, 321)
@@ -91,23 +99,22 @@ def loss_view(task="binary", z=-1.0):
     if task == "regression":
         numbers = (f"ŷ = {z:.2f}, target 1: MSE = {here['mse']:.4g}, gradient {here['mse_grad']:.4g}. "
                    f"Cross-entropy: not defined for a real-valued target.")
-        ratio = np.nan
+        push = np.nan
     else:
-        ratio = abs(here["mse_grad"]) / abs(here["ce_grad"])
+        push = abs(here["mse_grad"]) / largest_push(task)
         numbers = (f"z = {z:.2f}, p(true class) = {here['p']:.4f}. "
                    f"MSE: loss {here['mse']:.4g}, gradient {here['mse_grad']:.4g}. "
                    f"Cross-entropy: loss {here['ce']:.4g}, gradient {here['ce_grad']:.4g}. "
-                   f"|MSE gradient| / |CE gradient| = {ratio:.3g}.")
+                   f"|MSE gradient| / |CE gradient| = {abs(here['mse_grad']) / abs(here['ce_grad']):.3g}.")
     text = f"<b>Task: {task}.</b> The loss that fits: <b>{fits}</b>. {why}<br>{numbers}"
-    wrong = task != "regression" and here["p"] < 0.5
-    return View(fig, text, {"p": here["p"], "gradient_ratio_when_wrong": ratio if wrong else np.nan})
+    return View(fig, text, {"p": here["p"], "mse_push_of_its_largest": push})
 
 
 register(Challenge(
-    id="ch03_vanishing_mse", lesson=LESSON, widget="loss_explorer",
-    goal="Find a prediction that is wrong (p(true class) < 0.5) where MSE's gradient is less than 2% "
-         "of cross-entropy's: the model would barely learn from its mistake.",
-    metric="gradient_ratio_when_wrong", target=0.02, below=True))
+    id="ch03_mse_hardest_push", lesson=LESSON, widget="loss_explorer",
+    goal="Find the logit where the squared error pushes the true class hardest (|MSE gradient| above 99% "
+         "of its largest). How wrong is the prediction there, in the binary and in the multi-class task?",
+    metric="mse_push_of_its_largest", target=0.99, below=False))
 
 
 def loss_explorer():
