@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .losses import L1, L2, SoftmaxCrossEntropy
+from .losses import L1, L2, SoftmaxCrossEntropy, softmax
 from .models import mlp
 from .optim import Adam
 from .train import EarlyStopping, evaluate, fit, predict
@@ -112,8 +112,10 @@ class Paired:
         return int(np.sum(self.differences > 0))
 
     def format(self, digits=3, better="lower"):
-        """'−0.176 [−0.27, −0.08], lower in 5/5': mean, 95 % interval, and in how many draws the
+        """'-0.176 [-0.272, -0.081], lower in 5/5': mean, 95 % interval, and in how many draws the
         difference went the ``better`` way ("lower" or "higher")."""
+        if better not in ("lower", "higher"):
+            raise ValueError(f'Paired.format: better must be "lower" or "higher", got {better!r}.')
         low, high = self.interval
         count = self.negative if better == "lower" else self.positive
         return (f"{self.mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}], "
@@ -139,9 +141,7 @@ def confidence(model, data):
     """Mean probability the model gives to its own prediction (eval mode), on the samples of
     data = (x, y) that it gets wrong and on those it gets right: (on_wrong, on_right)."""
     x, y = data
-    logits = predict(model, x)
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
+    p = softmax(predict(model, x))
     right = p.argmax(axis=1) == y
     top = p.max(axis=1)
     return float(top[~right].mean()), float(top[right].mean())

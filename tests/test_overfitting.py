@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import bpcourse as bp
-from bpcourse.overfitting import experiment, over_draws, paired, scores, sparsity, spread, weight_norm, weights
+from bpcourse.overfitting import confidence, experiment, over_draws, paired, scores, sparsity, spread, weight_norm, weights
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,21 @@ def test_paired_refuses_unpaired_measurements():
 def test_spread_is_mean_and_sample_sd():
     assert spread([1.0, 2.0, 3.0], 2) == "2.00 ± 1.00"
     assert spread([0.5, 0.5], 1, scale=100) == "50.0 ± 0.0"
+
+
+def test_confidence_splits_right_from_wrong_predictions():
+    """A one-layer net with hand-set weights: logits = x, so the softmax of each row is known."""
+    net = bp.Sequential(bp.Linear(2, 2, rng=np.random.default_rng(0)))
+    net[0].weight.data[...] = np.eye(2)
+    net[0].bias.data[...] = 0.0
+    x = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    y = np.array([0, 1, 1])                              # the third is predicted 0: wrong
+    top = lambda a, b: np.exp(a) / (np.exp(a) + np.exp(b))
+    on_wrong, on_right = confidence(net, (x, y))
+    assert on_wrong == pytest.approx(top(3, 0))
+    assert on_right == pytest.approx((top(2, 0) + top(1, 0)) / 2)
+
+
+def test_paired_format_refuses_an_unknown_direction():
+    with pytest.raises(ValueError, match="lower"):
+        paired([1.0, 2.0], [0.0, 0.0]).format(better="up")

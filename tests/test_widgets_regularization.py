@@ -92,13 +92,15 @@ def test_strong_l1_makes_weights_sparse():
     assert sparsity(l1.model) > sparsity(plain.model) + 0.2
 
 
-def test_the_legend_sits_outside_the_data():
+def test_the_legend_sits_outside_the_data_and_epochs_are_whole():
     view = regularization.update(20, 0.0, 0.0, 0.0, 10)
     fig = view.figure
     fig.canvas.draw()
     curves = fig.axes[1]
     legend = curves.get_legend().get_window_extent()
     assert legend.y0 >= curves.get_window_extent().y1 - 1     # above the axes, not over the curves
+    ticks = curves.get_xticks()
+    assert np.allclose(ticks, np.round(ticks))                 # epochs are counted: no tick at 2.5
     matplotlib.pyplot.close(fig)
 
 

@@ -11,6 +11,7 @@ import textwrap
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .. import data
 from ..challenges import Challenge, register
@@ -85,7 +86,7 @@ def update(train_size, l2, l1, dropout, patience):
 
     with plt.ioff():                    # fixed margins: a constrained layout would double the drawing time
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.3]})
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.13, top=0.87, wspace=0.22)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.13, top=0.87, wspace=0.3)
     plot_decision_boundary(lambda p: predict(shown.model, p).argmax(axis=1), xv, yv, ax=ax0, resolution=80)
     ax0.collections[-1].set_alpha(0.35)                       # validation points: faint
     ax0.scatter(xt[:, 0], xt[:, 1], c=yt, cmap="coolwarm", s=45, edgecolors="k", linewidths=1.2)
@@ -96,16 +97,17 @@ def update(train_size, l2, l1, dropout, patience):
         ax1.axvline(shown.best_epoch, color="k", ls=":", label=f"restored epoch {shown.best_epoch}")
     ax1.set_yscale("log")
     ax1.set_xlabel("epoch")
+    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set_ylabel("loss, draw 1 (log scale)")
     ax1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
 
     if shown.stopped_epoch is not None:
-        stop = f"draw 1: early stopping stopped at epoch {shown.stopped_epoch}, restored epoch {shown.best_epoch}"
+        stop = f"early stopping stopped at epoch {shown.stopped_epoch}, restored epoch {shown.best_epoch}"
     elif patience:
-        stop = f"draw 1: early stopping never triggered in {len(h)} epochs"
+        stop = f"early stopping never triggered in {len(h)} epochs"
     else:
-        stop = f"draw 1: {len(h)} epochs, no early stopping"
-    text = (f"draw 1: train accuracy {train_acc:.1f}%, validation {accs[0]:.1f}%. {stop}.<br>"
+        stop = f"{len(h)} epochs, no early stopping"
+    text = (f"draw 1: train accuracy {train_acc:.1f}%, validation {accs[0]:.1f}%; {stop}.<br>"
             f"<b>validation accuracy over {DRAWS} draws: {accs.mean():.1f} ± {accs.std(ddof=1):.1f}%</b> "
             f"(mean ± sd); gain over the unregularised network on the same draws: "
             f"<b>{gain.mean:+.1f} points</b> (95 % interval {low:+.1f} … {high:+.1f})")
