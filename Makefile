@@ -1,47 +1,81 @@
 # The two commands: `make lab` (open the course) and `make test` (run every test).
-# Both create .venv and install the package with its extras on first use; later runs reuse it.
+# Two environments, each made on first use and reused after:
+#   .venv/      the student's: the course and JupyterLab, nothing for tests or instructors;
+#   .venv-dev/  tests and instructor tools (pytest, nbval, nbgrader, Playwright), for `make test`.
 PYTHON ?= python3
 VENV   := .venv
+DEV    := .venv-dev
 PY     := $(VENV)/bin/python
+DEVPY  := $(DEV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+DEVSTAMP := $(DEV)/.installed-stamp
+TERMINAL_RC := $(abspath $(VENV))/bin/bpcourse-terminal.rc
+# JupyterLab runs in the folder it shows, so that its terminals open there too; as root (in a
+# container) it needs --allow-root.
+LAB    := $(abspath $(VENV))/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test setup benchmark clean-venv workspace solutions notebooks
+.PHONY: lab test setup workspace reset solutions notebooks benchmark wheel clean-venv
 
 # The course opens on your own copies in workspace/ (git-ignored; your changes are never overwritten).
 lab: workspace
-	$(VENV)/bin/jupyter lab workspace/
+	cd workspace && $(LAB)
 
 # Build or update workspace/: adds missing lessons, updates the ones you have not touched.
 workspace: $(STAMP)
-	$(PY) -m bpcourse workspace
+	$(PY) -m bpcourse workspace --dir workspace
 
-# The source notebooks, with every solution: for instructors, and to compare afterwards.
+# A fresh copy of one lesson (`make reset LESSON=03`, or LESSON=all); yours is kept as a backup.
+reset: $(STAMP)
+	@test -n "$(LESSON)" || { echo "say which lesson: make reset LESSON=03 (or LESSON=all)"; exit 2; }
+	$(PY) -m bpcourse reset $(if $(filter all,$(LESSON)),--all,$(LESSON)) --dir workspace
+
+# The source notebooks, with every solution: to compare afterwards (and for instructors).
 solutions: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	cd notebooks && $(LAB)
 
 # Every test, then the lessons once more as if on another CPU (no top SIMD level, another
 # BLAS kernel): a committed output must not depend on the machine that printed it.
-test: $(STAMP)
-	$(PY) -m pytest
-	$(PY) tools/other_cpu.py -- $(PY) -m pytest notebooks/
+# The browser tests open the course in the student's own JupyterLab (.venv).
+test: $(STAMP) $(DEVSTAMP)
+	BPCOURSE_STUDENT_PYTHON=$(abspath $(PY)) $(DEVPY) -m pytest
+	$(DEVPY) tools/other_cpu.py -- $(DEVPY) -m pytest notebooks/
 
-setup: $(STAMP)
+setup: $(STAMP) $(DEVSTAMP)
 
 # Re-execute the source notebooks in place after editing them (instructors; see CONTRIBUTING.md).
-notebooks: $(STAMP)
-	$(PY) tools/execute_notebooks.py
+notebooks: $(DEVSTAMP)
+	$(DEVPY) tools/execute_notebooks.py
 
-benchmark: $(STAMP)
-	$(PY) benchmarks/bench_mlp.py
-	$(PY) benchmarks/bench_widgets.py
+benchmark: $(DEVSTAMP)
+	$(DEVPY) benchmarks/bench_mlp.py
+	$(DEVPY) benchmarks/bench_widgets.py
 
-# Reinstall only when the dependencies change.
+# The wheel to hand out: the package with every lesson in its student form (dist/).
+wheel: $(DEVSTAMP)
+	$(DEVPY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/bpcourse-*.whl
+
+# The student's environment. One left by an older Makefile with the test tools in it is made
+# anew. JupyterLab's terminal gets this environment (its `python` is .venv/bin/python).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bpcourse needs Python 3.10 or newer; found " + sys.version.split()[0])'
+	if [ -e $(VENV)/bin/nbgrader ]; then rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e .
+	printf '%s\n' '[ -f ~/.bashrc ] && . ~/.bashrc' '. "$(abspath $(VENV))/bin/activate"' > $(TERMINAL_RC)
+	mkdir -p $(VENV)/etc/jupyter
+	printf '{"ServerApp": {"terminado_settings": {"shell_command": ["bash", "--rcfile", "%s"]}}}\n' \
+	    "$(TERMINAL_RC)" > $(VENV)/etc/jupyter/jupyter_server_config.json
 	touch $(STAMP)
 
+# Tests and instructor tools: never in the student's environment.
+$(DEVSTAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bpcourse needs Python 3.10 or newer; found " + sys.version.split()[0])'
+	test -x $(DEVPY) || $(PYTHON) -m venv $(DEV)
+	$(DEVPY) -m pip install --quiet --upgrade pip
+	$(DEVPY) -m pip install --quiet -e '.[dev]'
+	touch $(DEVSTAMP)
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DEV)

@@ -13,7 +13,7 @@ from pathlib import Path
 DESCRIPTION = """\
 bpcourse: a course on backpropagation.
 
-Students: `workspace` builds (or updates) workspace/ with your own copy of every
+Students: `workspace` builds (or updates) your workspace with your own copy of every
 lesson, exercises as stubs; it never overwrites a notebook you changed.
 `reset LESSON` gives you a fresh copy of a lesson and keeps yours as a backup.
 
@@ -27,11 +27,14 @@ conventions; an assignment file (TOML, see assignments/) picks the exercises.
 ASSIGNMENT_HELP = ("the assignment file (TOML) that picks lessons, exercises and points; "
                    "default: assignments/default.toml, every exercise of every lesson")
 SOURCE_HELP = "the source notebooks, with solutions (default: notebooks/ of this repository)"
+DIR_HELP = ("the workspace folder (default: the workspace you are in; else, in a checkout of the course, "
+            "its workspace/; else workspace/ in the current folder)")
+LESSONS_HELP = ("where the lessons come from (default: notebooks/ of a checkout of the course, "
+                "else the lessons installed with the package)")
 
 
 def build_parser():
-    from .instructor import SOURCE_NOTEBOOKS
-    from .instructor.workspace import WORKSPACE
+    from .paths import SOURCE_NOTEBOOKS
 
     parser = argparse.ArgumentParser(prog="bpcourse", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,8 +45,8 @@ def build_parser():
                        "lesson (exercises as stubs). Adds lessons that are missing, updates the ones you "
                        "have not changed (decided by content: a manifest keeps the hash of what was "
                        "written), and never overwrites a notebook you changed. `make lab` runs this first.")
-    p.add_argument("--dir", type=Path, default=WORKSPACE, help=f"the workspace folder (default: {WORKSPACE})")
-    p.add_argument("--source", type=Path, default=SOURCE_NOTEBOOKS, help=SOURCE_HELP)
+    p.add_argument("--dir", type=Path, help=DIR_HELP)
+    p.add_argument("--source", type=Path, help=LESSONS_HELP)
     p.set_defaults(func=cmd_workspace)
 
     p = sub.add_parser("reset", help="restore a fresh copy of a lesson in your workspace, keeping a backup",
@@ -54,8 +57,8 @@ def build_parser():
     which.add_argument("lesson", nargs="?", metavar="LESSON",
                        help='the lesson: its number ("03") or name ("03_loss_functions")')
     which.add_argument("--all", action="store_true", help="reset every lesson")
-    p.add_argument("--dir", type=Path, default=WORKSPACE, help=f"the workspace folder (default: {WORKSPACE})")
-    p.add_argument("--source", type=Path, default=SOURCE_NOTEBOOKS, help=SOURCE_HELP)
+    p.add_argument("--dir", type=Path, help=DIR_HELP)
+    p.add_argument("--source", type=Path, help=LESSONS_HELP)
     p.set_defaults(func=cmd_reset)
 
     p = sub.add_parser("release", help="instructors: write the student version of the course into a folder",
@@ -70,23 +73,40 @@ def build_parser():
     p.add_argument("--assignment", type=Path, metavar="FILE", help=ASSIGNMENT_HELP)
     p.add_argument("--force", action="store_true", help="write into a folder that is not empty "
                    "(overwrites the lesson notebooks in it)")
+    p.add_argument("--pip-spec", metavar="SPEC", help="give each lesson a first cell that installs the "
+                   "course where it is missing (Google Colab, VS Code), with `pip install SPEC`, "
+                   "e.g. 'bpcourse @ git+https://github.com/ORG/REPO@v0.1.0'")
+    p.add_argument("--practice", action="store_true", help="for self-study, not grading: checks print "
+                   "their verdict without failing their cell (Run All never stops), no release marker")
     p.add_argument("--source", type=Path, default=SOURCE_NOTEBOOKS, help=SOURCE_HELP)
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("grade", help="instructors: grade submitted notebooks, write grades.csv and feedback",
                        description="Grade SUBMISSIONS_DIR/<student>/<lesson>.ipynb for every student "
-                       "folder: the tests are restored from the source notebooks (a student cannot "
-                       "weaken or delete them), each notebook runs in a fresh kernel with a per-cell "
-                       "timeout, and each test cell is scored as nbgrader does. Writes "
-                       "DIR/grades.csv (student,lesson,exercise,points,max_points,reason) and "
-                       "DIR/feedback/<student>.md. A missing, broken, crashing or endless notebook "
-                       "scores 0 with a reason.")
+                       "folder, students in parallel. The tests are restored from the source notebooks "
+                       "(a student cannot weaken or delete them); each notebook runs in a fresh, confined "
+                       "kernel with a per-cell timeout; the tests themselves run in a process that never "
+                       "runs student code, calling the student's functions in a sandbox, on the public "
+                       "cases and on instructor-only cases drawn from a secret of this run. A test cell "
+                       "scores when the kernel replied 'ok' without errors or stderr and both runs were "
+                       "right. Writes DIR/grades.csv (student,lesson,exercise,points,max_points,reason), "
+                       "DIR/feedback/<student>.md and DIR/grading-secret.txt (for you only). A missing, "
+                       "broken, crashing or endless notebook scores 0 with a reason. See the README's "
+                       "'For instructors' for what this protects against.")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
                    help="a folder with one folder per student, each holding <lesson>.ipynb files")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where grades.csv and feedback/ go")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where grades.csv and feedback/ go (written afresh each time)")
     p.add_argument("--assignment", type=Path, metavar="FILE", help=ASSIGNMENT_HELP)
     p.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
-                   help="the longest a cell may run before it is interrupted (default: 60)")
+                   help="the longest a cell or a call of student code may run (default: 60)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks graded at once (default: one per core)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="draw the instructor-only cases from N, to repeat an earlier run (its "
+                   "DIR/grading-secret.txt); default: a new random secret")
+    p.add_argument("--force", action="store_true",
+                   help="replace the grades already in DIR (the whole folder is rewritten)")
     p.add_argument("--source", type=Path, default=SOURCE_NOTEBOOKS, help=SOURCE_HELP)
     p.set_defaults(func=cmd_grade)
     return parser
@@ -101,21 +121,25 @@ def cmd_workspace(args):
     from .instructor import workspace
 
     start = time.perf_counter()
-    done = workspace.Workspace(args.dir, args.source)
-    result = done.build()
-    print(f"workspace {args.dir}:")
-    _show(result, args.dir)
-    for warning in done.warnings:
+    ws = workspace.Workspace(args.dir, args.source)
+    result = ws.build()
+    print(f"workspace {ws.folder}:")
+    _show(result, ws.folder)
+    for warning in ws.warnings:
         print(f"  note: {warning}")
-    print(f"done in {time.perf_counter() - start:.1f} s. Open it with `make lab`.")
+    print(f"done in {time.perf_counter() - start:.1f} s. Open it with `jupyter lab {ws.folder}` "
+          f"(in a checkout of the course: `make lab`).")
 
 
 def cmd_reset(args):
     from .instructor import workspace
 
-    result = workspace.reset(None if args.all else [args.lesson], args.dir, args.source)
-    print(f"workspace {args.dir}:")
-    _show(result, args.dir)
+    ws = workspace.Workspace(args.dir, args.source)
+    result = ws.reset(None if args.all else [args.lesson])
+    print(f"workspace {ws.folder}:")
+    _show(result, ws.folder)
+    if any(not what.startswith("already") for _, what in result):
+        print(f"Note: {workspace.RELOAD_NOTE}")
 
 
 def cmd_release(args):
@@ -123,7 +147,8 @@ def cmd_release(args):
 
     start = time.perf_counter()
     course = assignment.load(args.assignment, args.source)
-    written = release.release(args.out, course, force=args.force)
+    written = release.release(args.out, course, force=args.force, graded=not args.practice,
+                              pip_spec=args.pip_spec)
     for lesson, n, points in written:
         print(f"  {lesson}.ipynb: {n} exercise(s) assigned, {points:g} points")
     print(f"released {len(written)} lesson(s), {course.total():g} points in all, into {args.out} "
@@ -133,20 +158,25 @@ def cmd_release(args):
 def cmd_grade(args):
     from .instructor import assignment, grade
 
-    start = time.perf_counter()
     course = assignment.load(args.assignment, args.source)
-    scores = grade.grade(args.submissions, args.out, course, timeout=args.timeout)
-    print(f"graded {len({s.student for s in scores})} student(s) in {time.perf_counter() - start:.1f} s: "
+    graded = grade.grade(args.submissions, args.out, course, timeout=args.timeout, jobs=args.jobs,
+                         seed=args.seed, force=args.force)
+    print(f"graded {len({s.student for s in graded.scores})} student(s), {len(graded.scores)} "
+          f"exercise(s), in {graded.seconds:.1f} s with {graded.jobs} worker(s): "
           f"{args.out / 'grades.csv'} and {args.out / 'feedback'}/")
+    for alert in graded.alerts:
+        print(alert, file=sys.stderr)
+    return 1 if graded.alerts else 0
 
 
 def main(argv=None):
     from .instructor import UsageError
+    from .instructor.student_form import NotebookError
 
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
-    except UsageError as err:
+        code = args.func(args)
+    except (UsageError, NotebookError) as err:
         print(f"bpcourse {args.command}: error: {err}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as err:
@@ -159,7 +189,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"bpcourse {args.command}: interrupted.", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ def doctor():
     for name in PACKAGES:
         version = _version(name)
         ok &= version is not None
-        print(f"  {'✓' if version else '✗'} {name:<19} {version or 'MISSING: run `make lab` again'}")
+        print(f"  {'✓' if version else '✗'} {name:<19} "
+              f"{version or 'MISSING: install the course again (`make lab`, or pip install its wheel)'}")
     try:
         from IPython import get_ipython
         in_kernel = get_ipython() is not None and "IPKernelApp" in get_ipython().config
@@ -33,7 +34,8 @@ def doctor():
         import ipywidgets as W
         from IPython.display import display
         print("Widgets: if a slider appears below, they work. If you see text such as "
-              "'IntSlider(value=3 …)' instead, restart JupyterLab from `make lab`.")
+              "'IntSlider(value=3 …)' instead, restart JupyterLab (`make lab`, or `jupyter lab` "
+              "in the course's environment).")
         display(W.IntSlider(value=3, min=0, max=10, description="test"))
     else:
         print("Not running in a Jupyter kernel: widgets show only in JupyterLab (`make lab`).")

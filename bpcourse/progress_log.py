@@ -1,8 +1,8 @@
 """A local log of what a student has done: checks, hints, predictions, challenges.
 
 One JSON object per line, appended to ``progress.jsonl`` in the student's
-workspace (or the file named by ``$BPCOURSE_PROGRESS``). Nothing leaves the
-machine, and a missing or corrupt log never breaks a lesson.
+workspace (or the file named by ``$BPCOURSE_PROGRESS``), never in the installed
+package. Nothing leaves the machine, and a missing or corrupt log never breaks a lesson.
 """
 import json
 import os
@@ -10,19 +10,19 @@ import time
 import warnings
 from pathlib import Path
 
+from .paths import checkout_workspace, enclosing_workspace
+
 LOG_NAME = "progress.jsonl"
+TEXT_FIELDS = ("kind", "lesson", "item", "status")     # a readable event has these as strings, if at all
 
 
 def log_path():
-    """The log file: $BPCOURSE_PROGRESS, else progress.jsonl in the workspace that holds the
-    current folder, else in the repository's workspace/ (created on first use)."""
+    """The log file: $BPCOURSE_PROGRESS; else progress.jsonl in the workspace around the current
+    folder (a lesson's kernel runs in its folder); else, inside a checkout of the course, in its
+    workspace/; else in ~/.bpcourse/ (Colab, or a lesson opened outside any workspace)."""
     if os.environ.get("BPCOURSE_PROGRESS"):
         return Path(os.environ["BPCOURSE_PROGRESS"])
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if folder.name == "workspace":
-            return folder / LOG_NAME
-    return Path(__file__).resolve().parent.parent / "workspace" / LOG_NAME
+    return (enclosing_workspace() or checkout_workspace() or Path.home() / ".bpcourse") / LOG_NAME
 
 
 def record(kind, lesson, item, **details):
@@ -38,10 +38,12 @@ def record(kind, lesson, item, **details):
 
 
 def events(path=None):
-    """Every readable event in the log, oldest first; corrupt lines are skipped with a warning."""
+    """Every readable event in the log, oldest first. A line that is not a JSON object with a
+    text ``kind`` (and text ``lesson``, ``item``, ``status`` where given), or not UTF-8, is
+    skipped with a warning: a corrupt log never breaks a lesson."""
     path = Path(path) if path is not None else log_path()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().splitlines()
     except OSError:
         return []
     found, bad = [], 0
@@ -49,11 +51,14 @@ def events(path=None):
         if not line.strip():
             continue
         try:
-            event = json.loads(line)
-            if not isinstance(event, dict) or "kind" not in event:
-                raise ValueError
+            event = json.loads(line.decode("utf-8"))
+        except ValueError:                       # not UTF-8, or not JSON
+            bad += 1
+            continue
+        if isinstance(event, dict) and isinstance(event.get("kind"), str) and all(
+                isinstance(event[key], str) for key in TEXT_FIELDS if key in event):
             found.append(event)
-        except ValueError:
+        else:
             bad += 1
     if bad:
         warnings.warn(f"skipped {bad} unreadable line(s) in {path}", stacklevel=2)
@@ -61,8 +66,9 @@ def events(path=None):
 
 
 def summary(log=None):
-    """Per lesson, per exercise: "done" (a check said right at least once), "tried", or "" (never checked);
-    plus the counts of hints taken, predictions made and challenges met."""
+    """Per lesson, per exercise: "done" (a check said right at least once), "tried" (a check said
+    wrong), or "" (never checked, or only a stub: not attempted); plus the counts of hints taken,
+    predictions made and challenges met."""
     from .challenges import CHALLENGES
     from .exercises import EXERCISES
     log = events(log)
@@ -72,7 +78,7 @@ def summary(log=None):
         if e["kind"] == "check" and e.get("item") in status:
             if e.get("status") == "right":
                 status[e["item"]] = "done"
-            elif status[e["item"]] != "done":
+            elif e.get("status") == "wrong" and status[e["item"]] != "done":
                 status[e["item"]] = "tried"
         elif e["kind"] in counts:
             lesson_counts = counts[e["kind"]]
@@ -82,14 +88,27 @@ def summary(log=None):
         lessons.setdefault(ex.lesson, {})[ex.id] = status[ex.id]
     for c in CHALLENGES.values():
         lessons.setdefault(c.lesson, {})
-    return {"exercises": dict(sorted(lessons.items())), **{k + "s": v for k, v in counts.items()}}
+    return Progress(exercises=dict(sorted(lessons.items())), **{k + "s": v for k, v in counts.items()})
+
+
+class Progress(dict):
+    """The summary ``bp.progress()`` returns: a dict, which a notebook does not print again
+    (the table and the chart are already shown)."""
+
+    def __repr__(self):
+        done = sum(st == "done" for ex in self["exercises"].values() for st in ex.values())
+        total = sum(len(ex) for ex in self["exercises"].values())
+        return f"<progress: {done} of {total} exercises done>"
+
+    def _ipython_display_(self):
+        """Shown already (the table and the chart)."""
 
 
 def report(log=None, plot=True):
     """Show what is done: a lessons × exercises table and a bar chart; returns the summary."""
     s = summary(log)
     marks = {"done": "✓", "tried": "✗", "": "·"}
-    print("✓ done   ✗ tried, not yet right   · not checked yet")
+    print("✓ done   ✗ tried, not yet right   · not attempted yet")
     for lesson, exercises in s["exercises"].items():
         cells = "  ".join(f"{marks[st]} {ex_id.split('_', 1)[-1]}" for ex_id, st in exercises.items())
         extras = [f"{k}: {s[k].get(lesson, 0)}" for k in ("hints", "predictions", "challenges") if s[k].get(lesson)]
@@ -99,11 +118,11 @@ def report(log=None, plot=True):
         lessons = list(s["exercises"])
         done = [sum(st == "done" for st in ex.values()) for ex in s["exercises"].values()]
         total = [len(ex) for ex in s["exercises"].values()]
-        fig, ax = plt.subplots(figsize=(6, 0.3 * len(lessons) + 0.8), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(6, 0.3 * len(lessons) + 1.0), constrained_layout=True)
         ax.barh(lessons, total, color="0.9", label="exercises")
         ax.barh(lessons, done, color="tab:green", label="done")
         ax.invert_yaxis()
         ax.set_xlabel("exercises")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize=8, frameon=False)   # above the bars
         plt.show()
     return s

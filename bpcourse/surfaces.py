@@ -146,18 +146,19 @@ class Trajectory:
 OPTIMIZERS = ("GD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam")
 
 
-def make_optimizer(name, lr, momentum=0.9, beta2=0.999):
+def make_optimizer(name, lr, momentum=0.9, beta2=0.999, alpha=0.99):
     """A factory ``params -> optimizer`` for one of ``OPTIMIZERS``.
 
-    ``momentum`` is SGD's momentum and Adam's beta1; ``beta2`` is Adam's beta2 and RMSprop's alpha.
+    ``momentum`` is SGD's momentum and Adam's beta1; ``beta2`` is Adam's beta2; ``alpha`` is
+    RMSprop's decay rate. The defaults are PyTorch's; Nesterov with momentum 0 is plain GD.
     """
-    lr, momentum, beta2 = float(lr), float(momentum), float(beta2)
+    lr, momentum, beta2, alpha = float(lr), float(momentum), float(beta2), float(alpha)
     factories = {
         "GD": lambda ps: SGD(ps, lr=lr),
         "Momentum": lambda ps: SGD(ps, lr=lr, momentum=momentum),
-        "Nesterov": lambda ps: SGD(ps, lr=lr, momentum=momentum, nesterov=True),
+        "Nesterov": lambda ps: SGD(ps, lr=lr, momentum=momentum, nesterov=momentum > 0),   # μ = 0: plain GD
         "Adagrad": lambda ps: Adagrad(ps, lr=lr),
-        "RMSprop": lambda ps: RMSprop(ps, lr=lr, alpha=beta2),
+        "RMSprop": lambda ps: RMSprop(ps, lr=lr, alpha=alpha),
         "Adam": lambda ps: Adam(ps, lr=lr, betas=(momentum, beta2)),
     }
     if name not in factories:

@@ -1,9 +1,10 @@
-"""Machinery for the end-to-end tests: our own JupyterLab server, Debian's Chromium
-driven by Playwright, and what a student does in the page (run all, move a slider).
+"""Machinery for the end-to-end tests: our own JupyterLab server (from the student's
+environment or another), Debian's Chromium driven by Playwright, and what a student does in
+the page (run all, move a slider, look at the menus).
 
 Used by ``tests/test_e2e.py``; also runnable by hand for a negative check::
 
-    .venv/bin/python tests/e2e_support.py --no-widgets notebooks/00_welcome.ipynb
+    .venv-dev/bin/python tests/e2e_support.py --no-widgets notebooks/00_welcome.ipynb
 
 (runs the same checks with the widget manager extension disabled; they must fail).
 """
@@ -64,6 +65,13 @@ def code_cells_to_run(path):
     return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.strip()]
 
 
+def exercise_checks(path):
+    """Indices of the cells that check an exercise (nbgrader test cells)."""
+    nb = nbformat.read(path, as_version=4)
+    return [i for i, cell in enumerate(nb.cells) if cell.metadata.get("nbgrader", {}).get("grade")
+            and not cell.metadata["nbgrader"].get("solution")]
+
+
 def prepare_root(root, notebooks, data_dir=None):
     """Serve a temporary copy: the notebooks stripped of outputs, and their data folder."""
     root.mkdir(parents=True, exist_ok=True)
@@ -87,10 +95,12 @@ def free_port():
 
 
 class LabServer:
-    """A JupyterLab server of our own: fresh dirs, random token, stopped by its pid."""
+    """A JupyterLab server of our own: fresh dirs, random token, stopped by its pid.
+    ``python``: the environment it runs in (and its kernels); ``env``: extra variables."""
 
-    def __init__(self, root, home, widgets=True):
+    def __init__(self, root, home, widgets=True, python=sys.executable, env=None):
         self.root, self.home, self.widgets = Path(root), Path(home), widgets
+        self.python, self.extra_env = str(python), dict(env or {})
         self.port = free_port()
         self.token = secrets.token_hex(24)
         self.proc = None
@@ -113,6 +123,7 @@ class LabServer:
         env["BPCOURSE_PROGRESS"] = str(self.home / "progress.jsonl")   # never the student's log
         env.pop("JUPYTER_PATH", None)
         env.pop("MPLBACKEND", None)
+        env.update(self.extra_env)
         # No news pop-up covering the page; every cell in the DOM (no virtual scrolling).
         settings = self.home / "settings"
         _write_json(settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings",
@@ -136,7 +147,7 @@ class LabServer:
     def _start(self, timeout):
         env = self._environment()
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            self.python, "-m", "jupyterlab", "--no-browser", "--allow-root",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -159,12 +170,29 @@ class LabServer:
         self.stop()
         raise RuntimeError(f"JupyterLab did not answer within {timeout} s:\n{self.log_tail()}")
 
-    def api(self, method, path):
+    def api(self, method, path, raw=False):
         request = urllib.request.Request(self.url + path, method=method,
                                          headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
+        if raw:
+            return body.decode("utf-8", errors="replace")
         return json.loads(body) if body else None
+
+    def status(self, path):
+        """The HTTP status of a GET (404 for a page the server does not have)."""
+        try:
+            self.api("GET", path, raw=True)
+            return 200
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def lab_extensions(self):
+        """The names of the JupyterLab extensions the page loads (from its page config)."""
+        html = self.api("GET", "/lab", raw=True)
+        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                      html, re.S).group(1))
+        return sorted(e["name"] for e in config.get("federated_extensions", []))
 
     def sessions(self):
         return self.api("GET", "/api/sessions")
@@ -269,34 +297,47 @@ class Notebook:
         self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
         self.wait_idle(timeout=60)
 
-    def run_all(self, until=None, timeout=180):
-        """Run ▸ Run All Cells from the menu bar, then wait until every code cell has run
-        (or the cells ``until``: Run All stops at the first error) and the kernel is idle."""
-        expected = code_cells_to_run(self.source) if until is None else list(until)
+    def run_all(self, timeout=300):
+        """Run ▸ Run All Cells from the menu bar, then wait until every non-empty code cell has
+        run, in order, in this notebook's fresh kernel (prompts [1], [2], … [N]) and the kernel
+        is idle. A Run All that stops early (an error stops it) fails at once, with the error."""
+        expected = code_cells_to_run(self.source)
+        done = [f"[{k}]:" for k in range(1, len(expected) + 1)]
         cells = self.cells()
 
         def prompts():
             texts = cells.evaluate_all("cells => cells.map(c => c.querySelector('.jp-InputPrompt').innerText)")
             return [texts[i].strip() for i in expected]
 
+        before = prompts()
         for attempt in range(2):     # queued cells show [*] at once; none did: the click missed, once more
             self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
             self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
             self.page.locator(".lm-Menu-item:visible", has_text=re.compile(r"^Run All Cells")).first.click()
             started = time.monotonic()
-            while time.monotonic() - started < 10 and all(p == "[ ]:" for p in prompts()):
+            while time.monotonic() - started < 10 and prompts() == before:
                 time.sleep(0.25)
-            if not all(p == "[ ]:" for p in prompts()):
+            if prompts() != before:
                 break
         deadline = time.monotonic() + timeout
         while True:
-            prompts_now = prompts()
-            if all(re.fullmatch(r"\[\d+\]:", p) for p in prompts_now):
+            now = prompts()
+            if now == done:
                 break
+            errors = self.error_outputs()
+            if errors and not self.kernel_busy():
+                ran = sum(p == want for p, want in zip(now, done))
+                raise E2EError(f"{self.name}: Run All stopped after {ran} of {len(done)} code cells:\n"
+                               + "\n---\n".join(errors))
             if time.monotonic() > deadline:
-                raise E2EError(f"{self.name}: not every cell ran within {timeout} s; prompts {prompts_now}")
+                raise E2EError(f"{self.name}: not every cell ran within {timeout} s; prompts {now}")
             time.sleep(0.5)
         self.wait_idle(timeout=timeout)
+
+    def menu_labels(self):
+        """The labels of the menu bar (File, Edit, …)."""
+        labels = self.page.locator(".lm-MenuBar-itemLabel")
+        return [labels.nth(i).inner_text().strip() for i in range(labels.count())]
 
     def cells(self):
         return self.page.locator(".jp-NotebookPanel:visible .jp-Notebook > .jp-WindowedPanel-outer "
@@ -447,6 +488,8 @@ def exercise_widget(box, timeout=10.0):
     for kind, control in controls[:6]:
         before = box.evaluate(OUTPUT_STATE_JS)
         need = required_parts(before)
+        if box.evaluate("b => b.querySelector('.bp-fixed-figure') !== null"):
+            need.discard("image")                     # a quiz's figure is the question: it stays put
         what = change(kind, control)
         if what is None:
             continue
@@ -478,6 +521,7 @@ def check_notebook(context, server, source, shots_dir, render_timeout=15.0):
             nb.screenshot(shots_dir / f"{source.stem}-error.png")
             raise E2EError(f"{source.name}: {len(errors)} error/stderr output(s) in the browser:\n"
                            + "\n---\n".join(errors))
+        report["checks"] = [nb.cell_output_text(i) for i in exercise_checks(source)]
         broken = [t for t in nb.output_text().splitlines() if "Error displaying widget" in t]
         if broken:
             raise E2EError(f"{source.name}: {broken[0]}")

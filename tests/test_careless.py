@@ -85,6 +85,13 @@ SLIPS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
 @pytest.mark.parametrize("call,error,message", SLIPS, ids=[f"slip{i}" for i in range(len(SLIPS))])
 def test_a_slip_gets_a_sentence(call, error, message):
     with pytest.raises(error, match=message):

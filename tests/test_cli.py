@@ -55,7 +55,6 @@ def test_errors_are_one_sentence_and_exit_2(argv, message, tmp_path, capsys):
 
 
 def test_release_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
-    pytest.importorskip("nbgrader")
     (tmp_path / "homework.ipynb").write_text("{}")
     assert main(["release", "--out", str(tmp_path)]) == 2
     assert "not empty" in capsys.readouterr().err

@@ -1,17 +1,22 @@
-"""The course as a student uses it: JupyterLab in a real browser (issue 8).
+"""The course as a student uses it: their own JupyterLab in a real browser.
 
-One JupyterLab server (our own: 127.0.0.1, free port, random token, fresh dirs) and one
-Chromium (Debian's, via Playwright) per session; one page per lesson notebook. For each
-notebook: open it, Run ▸ Run All Cells, wait for the kernel to be idle, no error or stderr
-output, every widget is rendered (those the committed notebook shows, and every
-`bp.widgets.…()` call), and changing a control
-(keyboard on a slider, another option, a click) changes the widget's text and plot.
+One JupyterLab server per session, run from the student's environment (``.venv``, what
+`make lab` makes; ``$BPCOURSE_STUDENT_PYTHON`` names its python) on a fresh workspace built
+by ``python -m bpcourse workspace`` (127.0.0.1, free port, random token, fresh dirs), and one
+Chromium (Debian's, via Playwright). For every lesson (found by glob: a new lesson is picked
+up): open the student's copy, Run ▸ Run All Cells, every code cell runs (each exercise a
+stub: its check says "not attempted" and Run All goes on), no error or stderr output, every
+widget is rendered (those the committed notebook shows, and every `bp.widgets.…()` call),
+and changing a control (keyboard on a slider, another option, a click) changes the widget's
+text and plot. The student's JupyterLab shows no instructor interface (nbgrader's menu,
+Formgrader), even after `make test` installed nbgrader into the test environment.
 
 Screenshots land in each test's tmp folder, and also in ``$E2E_ARTIFACTS`` when set.
-Without /usr/bin/chromium the tests skip, except under ``CI=true`` where they fail.
-The machinery lives in ``tests/e2e_support.py``.
+Without /usr/bin/chromium or the student's environment the tests skip, except under
+``CI=true`` where they fail. The machinery lives in ``tests/e2e_support.py``.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +32,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+STUDENT_PYTHON = Path(os.environ.get("BPCOURSE_STUDENT_PYTHON") or ROOT / ".venv" / "bin" / "python")
 
 
 def _unavailable(reason):
@@ -45,18 +51,33 @@ def test_a_missing_browser_skips_with_its_reason_but_fails_under_ci(monkeypatch)
         _unavailable("/usr/bin/chromium is missing")
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """Our JupyterLab server on a stripped temporary copy of the notebooks (and their data)."""
+def _browser_tools():
     if not e2e.CHROMIUM.exists():
         _unavailable(f"{e2e.CHROMIUM} is missing")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("Python playwright is not installed")
+
+
+@pytest.fixture(scope="session")
+def student_python():
+    """The python of the student's environment, running this checkout's bpcourse."""
+    if not STUDENT_PYTHON.exists():
+        _unavailable(f"the student's environment ({STUDENT_PYTHON}) is missing; `make lab` or `make test` makes it")
+    return STUDENT_PYTHON
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory, student_python):
+    """The student's JupyterLab on a fresh workspace, as `make lab` opens it."""
+    _browser_tools()
     base = tmp_path_factory.mktemp("e2e")
-    root = e2e.prepare_root(base / "root", NOTEBOOKS, ROOT / "notebooks" / "data")
-    server = e2e.LabServer(root, base / "home").start()
+    root = base / "workspace"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([student_python, "-m", "bpcourse", "workspace", "--dir", root, "--source", ROOT / "notebooks"],
+                   check=True, capture_output=True, env=env, cwd=base, timeout=300)
+    server = e2e.LabServer(root, base / "home", python=student_python, env={"PYTHONPATH": str(ROOT)}).start()
     yield server
     server.stop()
     assert server.proc.poll() is not None, "the JupyterLab server outlived its SIGTERM"
@@ -88,12 +109,53 @@ def shots(tmp_path, request):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_lesson_runs_and_its_widgets_respond_in_the_browser(notebook, lab, browser, shots):
-    report = e2e.check_notebook(browser, lab, notebook, shots)
+def test_run_all_runs_every_cell_of_a_fresh_lesson_and_its_widgets_respond(notebook, lab, browser, shots):
+    report = e2e.check_notebook(browser, lab, lab.root / notebook.name, shots)
     print(report)
+    assert report["checks"] and all("not attempted" in text for text in report["checks"]), report["checks"]
     assert report["widgets"], "every lesson shows at least one widget"
     assert report["page_errors"] == [], "JavaScript errors in the page"
     assert (shots / f"{notebook.stem}.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ only the course, no instructor tools
+
+INSTRUCTOR_UI = {"menu": "Nbgrader", "page": "/formgrader", "extension": "nbgrader"}
+
+
+def instructor_ui(server, browser):
+    """What of nbgrader's instructor interface a JupyterLab shows: its menu, its page, its extension."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{server.url}/lab?reset")
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Help$")).wait_for(timeout=60_000)
+        labels = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+    finally:
+        page.close()
+    found = set()
+    if INSTRUCTOR_UI["menu"] in [label.strip() for label in labels]:
+        found.add("menu")
+    if server.status(INSTRUCTOR_UI["page"]) != 404:
+        found.add("page")
+    if any(INSTRUCTOR_UI["extension"] in name for name in server.lab_extensions()):
+        found.add("extension")
+    return found
+
+
+def test_the_students_jupyterlab_shows_no_instructor_interface(lab, browser, tmp_path_factory):
+    """Even after `make test` (nbgrader is in the test environment): the student's JupyterLab has
+    no Nbgrader menu, no Formgrader page. The same check finds all three in the test environment's
+    JupyterLab, so it can fail."""
+    assert instructor_ui(lab, browser) == set()
+    pytest.importorskip("nbgrader")
+    base = tmp_path_factory.mktemp("instructor-lab")
+    (base / "root").mkdir()
+    instructor = e2e.LabServer(base / "root", base / "home", python=sys.executable).start()
+    try:
+        e2e.log_in(browser, instructor)
+        assert instructor_ui(instructor, browser) == {"menu", "page", "extension"}
+    finally:
+        instructor.stop()
 
 
 # ------------------------------------------------------------------ the harness itself
@@ -210,25 +272,16 @@ def test_the_student_workspace_shows_stubs_not_solutions_in_the_browser(lab, bro
     lesson = _first_lesson_with_an_exercise()
     if lesson is None:
         pytest.skip("no lesson notebook with an exercise yet")
-    pytest.importorskip("bpcourse.instructor.workspace", reason="the workspace builder (issue 10) is not there yet")
-    folder = lab.root / "workspace"
-    env = {**os.environ, "BPCOURSE_PROGRESS": str(lab.home / "progress.jsonl")}
-    subprocess.run([sys.executable, "-m", "bpcourse", "workspace", "--dir", str(folder),
-                    "--source", str(ROOT / "notebooks")], check=True, env=env, cwd=ROOT,
-                   capture_output=True, timeout=300)
-    student = folder / lesson.name
-    assert student.exists(), f"`python -m bpcourse workspace` did not write {student.name}"
-
+    student = lab.root / lesson.name
     source = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(lesson, as_version=4).cells
               if c.metadata.get("nbgrader", {}).get("grade_id")}
     cells = nbformat.read(student, as_version=4).cells
     solutions = [i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("solution")]
-    check = next(i for i, c in enumerate(cells) if i > solutions[0] and c.metadata.get("nbgrader", {}).get("grade"))
     secret = [line for c in source.values() if c.metadata["nbgrader"].get("solution")
               for line in _solution_lines(c)]
     assert secret, "found no solution lines in the source notebook to look for"
 
-    nb = e2e.Notebook(browser, lab, f"workspace/{student.name}", student)
+    nb = e2e.Notebook(browser, lab, student.name, student)
     try:
         nb.open()
         shown = "\n".join(nb.source_text(i) for i, c in enumerate(cells) if c.cell_type == "code")
@@ -237,14 +290,7 @@ def test_the_student_workspace_shows_stubs_not_solutions_in_the_browser(lab, bro
         for i in solutions:
             stub = nb.source_text(i)
             assert "YOUR CODE HERE" in stub and "raise NotImplementedError" in stub, stub
-
-        # Run All stops at the first check: the stub is "not attempted", said kindly, then the assert.
-        nb.run_all(until=[i for i in e2e.code_cells_to_run(student) if i <= check])
-        verdict = nb.cell_output_text(check)
-        assert "not attempted" in verdict, verdict
-        errors = nb.error_outputs()
-        assert len(errors) == 1 and "AssertionError" in errors[0], errors
-        nb.screenshot(shots / f"workspace-{lesson.stem}.png", nb.cells().nth(check))
+        nb.screenshot(shots / f"workspace-{lesson.stem}.png", nb.cells().nth(solutions[0]))
     finally:
         nb.close()
         lab.shutdown_sessions()

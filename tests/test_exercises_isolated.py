@@ -12,10 +12,7 @@ import pytest
 from bpcourse.exercises import core
 from isolation import NOTEBOOKS, isolated, reference_namespace, graded_cells
 
-# Checks not yet able to run isolated (they pass objects to or from student code);
-# each is to be rewritten, and removed from this list, in this round.
-NOT_YET_ISOLATED = {"ex08_param_groups_test", "ex08_transfer_model_test"}
-CASES = [pytest.param(path, gid, src, id=gid, marks=[pytest.mark.xfail(strict=True)] if gid in NOT_YET_ISOLATED else [])
+CASES = [pytest.param(path, gid, src, id=gid)
          for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) for gid, src in graded_cells(path)]
 
 

@@ -342,3 +342,23 @@ def test_rnn_with_relu_is_checked_past_its_kinks():
         layer = bp.RNN(2, 3, nonlinearity="relu", rng=np.random.default_rng(1))
         failures += not bp.check_layer(layer, x, seed=seed)
     assert failures == 0
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_check_model_passes_a_correct_model_of_every_layer_for_any_seed(mode):
+    x, y = bp.data.digits().train                # raw pixels: exact zeros
+    failures = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        model = bp.Sequential(
+            bp.Linear(64, 8, rng=rng), bp.BatchNorm1d(8), bp.ReLU(), bp.Dropout(0.3, rng=rng),
+            bp.Residual(bp.Sequential(bp.Linear(8, 8, rng=rng), bp.LeakyReLU(0.1))), bp.ReLU(),
+            bp.LayerNorm(8), bp.Tanh(), bp.Linear(8, 8, rng=rng), bp.Sigmoid(), bp.Linear(8, 3, rng=rng))
+        if mode == "eval":
+            model.forward(x[:32])                # running statistics from a training batch
+            model.eval()
+        rows = rng.choice(len(x), 12, replace=False)
+        report = bp.check_model(model, bp.SoftmaxCrossEntropy(), x[rows], y[rows] % 3, seed=seed, sample=60)
+        if not report:
+            failures.append(f"seed {seed}:\n{report}")
+    assert not failures, failures[0]

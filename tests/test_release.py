@@ -11,10 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytest.importorskip("nbgrader")
-
 from bpcourse.exercises import hints
-from bpcourse.instructor import SOURCE_NOTEBOOKS, UsageError, assignment, release
+from bpcourse.instructor import SOURCE_NOTEBOOKS, UsageError, assignment, release, student_form
 
 NOTEBOOKS = sorted(SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 LESSONS = [p.stem for p in NOTEBOOKS]
@@ -170,6 +168,13 @@ def test_release_marker_makes_hints_refuse(released):
     assert "tanh" in hints.solution("ex00_sigmoid", start=SOURCE_NOTEBOOKS)   # the repository: shown
 
 
+def test_without_the_source_notebooks_the_last_rung_says_where_the_solutions_are(tmp_path):
+    """Installed from a wheel (no notebooks/ beside the package), outside a graded release."""
+    text = hints.solution("ex00_sigmoid", notebooks=tmp_path / "site-packages" / "notebooks", start=tmp_path)
+    assert "cell 'ex00_sigmoid' of notebooks/00_welcome.ipynb in the course's repository" in text
+    assert "make solutions" in text and "tanh" not in text
+
+
 def test_unassigned_exercises_stay_solved(tmp_path):
     course = assignment.from_dict({"lessons": {"00_welcome": {"exercises": []}}})
     assert course.lessons == {"00_welcome": {}}
@@ -248,6 +253,31 @@ def test_refuses_source_and_non_empty_folders(tmp_path):
     release.release(tmp_path, course, force=True)
     assert (tmp_path / "student_work.ipynb").read_text() == "{}"      # untouched even with --force
     assert (tmp_path / "00_welcome.ipynb").exists()
+
+
+def test_a_colab_release_installs_the_course_in_its_first_code_cell(tmp_path):
+    """`release --pip-spec SPEC`: each lesson opened where bpcourse is missing installs SPEC first."""
+    spec = "bpcourse @ git+https://example.org/course@v0.1.0"
+    course = assignment.from_dict({"lessons": ["00"]})
+    release.release(tmp_path / "plain", course)
+    release.release(tmp_path / "colab", course, pip_spec=spec)
+    plain = nbformat.read(tmp_path / "plain" / "00_welcome.ipynb", as_version=4)
+    colab = nbformat.read(tmp_path / "colab" / "00_welcome.ipynb", as_version=4)
+    first = next(i for i, c in enumerate(plain.cells) if c.cell_type == "code")
+    setup = colab.cells.pop(first)
+    assert setup.id == student_form.SETUP_CELL_ID and f"course = {spec!r}" in setup.source
+    assert colab == plain                                         # nothing else differs
+    assert (tmp_path / "colab" / release.RELEASE_MARKER).exists()
+
+
+def test_a_practice_release_never_stops_run_all(tmp_path, capsys):
+    from bpcourse.__main__ import main
+    assert main(["release", "--out", str(tmp_path), "--practice", "--assignment",
+                 str(Path("assignments/default.toml").resolve())]) == 0
+    assert not (tmp_path / release.RELEASE_MARKER).exists()
+    nb = nbformat.read(tmp_path / "00_welcome.ipynb", as_version=4)
+    tests = [c for c in nb.cells if meta(c).get("grade")]
+    assert tests and all(c.source.startswith("bp.exercises.check_") for c in tests)
 
 
 def _first_error(path, timeout=120):

@@ -93,3 +93,20 @@ def test_scheduler_is_stepped_every_step():
 def test_unknown_optimizer_name_is_a_clear_error():
     with pytest.raises(ValueError, match="choose one of"):
         S.make_optimizer("Adamm", lr=0.1)
+
+
+def test_make_optimizer_uses_pytorchs_defaults_per_optimizer():
+    # RMSprop's alpha defaults to 0.99: its first step is lr / sqrt(1 - 0.99) = 10 lr in each coordinate
+    path = S.run("bowl", S.make_optimizer("RMSprop", lr=0.05), steps=1)
+    assert np.allclose(np.abs(path.points[1] - path.points[0]), 0.5, rtol=1e-6)
+    path = S.run("bowl", S.make_optimizer("RMSprop", lr=0.05, alpha=0.999), steps=1)
+    assert np.allclose(np.abs(path.points[1] - path.points[0]), 0.05 / np.sqrt(0.001), rtol=1e-6)
+    # Adam's beta2 stays 0.999 and does not move RMSprop
+    adam = S.make_optimizer("Adam", lr=0.1)([bp.Parameter(np.zeros(2))])
+    assert adam.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+def test_nesterov_without_momentum_is_plain_gradient_descent():
+    gd = S.run("bowl", S.make_optimizer("GD", 0.05), 10)
+    nesterov = S.run("bowl", S.make_optimizer("Nesterov", 0.05, momentum=0.0), 10)
+    assert np.array_equal(gd.points, nesterov.points)

@@ -1,5 +1,6 @@
-"""The student workspace: built from the release code, never overwrites a student's change,
-follows course updates for untouched lessons, and a reset keeps a backup.
+"""The student workspace: built without nbgrader from the source notebooks or from the lessons
+shipped in the wheel, never overwrites a student's change, follows course updates for
+untouched lessons, a reset keeps a backup, and neither ever touches the source notebooks.
 
 A copy of two real lessons serves as the course, so a course update can be simulated.
 """
@@ -9,11 +10,10 @@ import shutil
 import nbformat
 import pytest
 
-pytest.importorskip("nbgrader")
-
+from bpcourse import paths
 from bpcourse.exercises import hints
-from bpcourse.instructor import SOURCE_NOTEBOOKS, UsageError, release
-from bpcourse.instructor.workspace import MANIFEST, Workspace, reset, sha256
+from bpcourse.instructor import SOURCE_NOTEBOOKS, UsageError, release, student_form
+from bpcourse.instructor.workspace import MANIFEST, RELOAD_NOTE, Workspace, reset, sha256
 from bpcourse.__main__ import main
 
 LESSONS = [p.name for p in sorted(SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))][:2]
@@ -161,7 +161,8 @@ def test_cli_workspace_and_reset(course, capsys):
     assert f"{LESSONS[0]}: added" in out and "done in" in out
     student_edits(folder / LESSONS[0])
     assert main(["reset", LESSONS[0][:2], "--dir", str(folder), "--source", str(source)]) == 0
-    assert "your copy is now" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "your copy is now" in out and RELOAD_NOTE in out     # the open lesson's kernel: restart it
     assert main(["reset", "42", "--dir", str(folder), "--source", str(source)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("bpcourse reset: error: no lesson '42'") and "Traceback" not in err
@@ -170,3 +171,82 @@ def test_cli_workspace_and_reset(course, capsys):
 def test_empty_source_is_a_clear_error(tmp_path):
     with pytest.raises(UsageError, match="no lesson notebooks"):
         Workspace(tmp_path / "ws", tmp_path).build()
+
+
+# ------------------------------------------------------------------ the source notebooks are not a workspace
+
+def test_reset_never_touches_a_source_notebook(course, capsys):
+    """`reset 03 --dir notebooks` used to replace the instructor's notebook by the stub version."""
+    source, folder, ws = course
+    before = {p.name: p.read_bytes() for p in source.iterdir()}
+    assert main(["reset", LESSONS[0][:2], "--dir", str(source), "--source", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the course's source notebooks" in err and err.count("\n") == 1
+    copy = folder.parent / "copy-of-the-notebooks"               # the same, somewhere else, with a manifest
+    shutil.copytree(source, copy)
+    (copy / MANIFEST).write_text('{"files": {}}')
+    assert main(["reset", LESSONS[0][:2], "--dir", str(copy), "--source", str(source)]) == 2
+    assert "holds solutions: it is a source notebook" in capsys.readouterr().err
+    assert main(["workspace", "--dir", str(source), "--source", str(source)]) == 2
+    assert {p.name: p.read_bytes() for p in source.iterdir()} == before
+    assert (copy / LESSONS[0]).read_bytes() == before[LESSONS[0]]
+
+
+def test_a_git_conflict_in_a_source_notebook_is_one_sentence_naming_it(course, capsys):
+    source, folder, ws = course
+    path = source / LESSONS[1]
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:5] + ["<<<<<<< HEAD\n"] + lines[5:9] + ["=======\n", ">>>>>>> lesson\n"] + lines[9:]))
+    assert main(["workspace", "--dir", str(folder), "--source", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path} holds a git conflict marker (<<<<<<<) at line 6" in err
+    assert not folder.exists()                                   # nothing half-built
+
+
+def test_a_workspace_from_the_wheels_lessons(course, tmp_path):
+    """The wheel ships the lessons already in their student form: taken as they are."""
+    source, folder, ws = course
+    shipped = tmp_path / "site-packages" / "bpcourse" / "lessons"
+    shipped.mkdir(parents=True)
+    for name, data in student_form.lesson_files(source).items():
+        (shipped / name).write_bytes(data)
+    done = dict(Workspace(folder, shipped).build())
+    assert done == {name: "added" for name in LESSONS}
+    for name in LESSONS:
+        assert (folder / name).read_bytes() == (shipped / name).read_bytes()
+    assert dict(Workspace(folder, source).build()) == {name: "up to date" for name in LESSONS}
+
+
+def test_commands_find_the_workspace_they_run_in(tmp_path, monkeypatch):
+    folder = tmp_path / "my-course"
+    (folder / "sub").mkdir(parents=True)
+    (folder / MANIFEST).write_text('{"files": {}}')
+    assert paths.default_workspace(folder / "sub") == folder        # JupyterLab's terminal, in the workspace
+    assert paths.default_workspace(tmp_path) == tmp_path / "workspace"
+    assert paths.default_workspace(SOURCE_NOTEBOOKS) == paths.REPO / "workspace"   # anywhere in a checkout
+    monkeypatch.chdir(folder / "sub")
+    assert Workspace().folder == folder
+
+
+def test_run_all_goes_through_a_fresh_lesson(course, monkeypatch):
+    """Every exercise a stub: each check says "not attempted", Run All reaches the last cell, and
+    the progress log, in the workspace, counts the stubs as not attempted."""
+    pytest.importorskip("nbclient")
+    from nbclient import NotebookClient
+    from bpcourse import progress_log
+    source, folder, ws = course
+    ws.build()
+    monkeypatch.delenv("BPCOURSE_PROGRESS")                       # the kernel finds its own log
+    nb = nbformat.read(folder / "00_welcome.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()   # raises at the first error
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    for cell in tests:
+        assert [o.get("name") for o in cell.outputs] == ["stdout"]
+        assert "not attempted" in cell.outputs[0].text
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    checks = [e for e in progress_log.events(folder / "progress.jsonl") if e["kind"] == "check"]
+    assert [e["status"] for e in checks] == ["not attempted"] * len(tests)
+    statuses = progress_log.summary(folder / "progress.jsonl")["exercises"]["00_welcome"]
+    assert statuses and set(statuses.values()) == {""}                  # not attempted, not "tried"

@@ -2,17 +2,18 @@
 the last rung shows the reference solution, read from the source notebook.
 
 No solution text lives in the package. In a release folder handed to a graded
-class (it holds a ``.bpcourse-release`` marker, and no source notebooks beside
-the package) the last rung says that solutions are not part of this release.
+class (it holds a ``.bpcourse-release`` marker) the last rung says that solutions
+are not part of this release; where the course was installed without its source
+notebooks (from a wheel), it says where they are.
 """
 import json
 from pathlib import Path
 
 from .. import progress_log
+from ..paths import SOURCE_NOTEBOOKS
 from .core import EXERCISES, Exercise
 
 RELEASE_MARKER = ".bpcourse-release"
-SOURCE_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"   # present in a repository checkout
 _shown = {}                                      # exercise id -> rungs shown so far
 
 
@@ -39,8 +40,12 @@ def solution(exercise, notebooks=None, start=None):
     """The reference solution's code, read from the source notebook, or a refusal."""
     ex = find(exercise)
     path = Path(notebooks or SOURCE_NOTEBOOKS) / f"{ex.lesson}.ipynb"
-    if in_graded_release(start) or not path.exists():
+    if in_graded_release(start):
         return "Solutions are not part of this release: ask your instructor, or compare after grading."
+    if not path.exists():
+        return (f"Solutions are not part of this release of the course (an installed wheel holds the "
+                f"student version only): this one is in the cell {ex.id!r} of notebooks/{ex.lesson}.ipynb "
+                f"in the course's repository; in a checkout of it, `make solutions` opens them.")
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade_id") == ex.id and meta.get("solution"):

@@ -23,28 +23,17 @@ In the notebooks, an exercise is a solution cell (nbgrader ``solution: true``,
 starting with the exercise id, e.g. ``ex00_sigmoid_test``). A test cell whose
 grade_id starts with no exercise id is an exercise of its own.
 """
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import DEFAULT_ASSIGNMENT, SOURCE_NOTEBOOKS, UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:                                            # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+from .student_form import LESSON_GLOB, nbgrader as nbgrader_meta, read as read_notebook
 
 
 def lesson_notebooks(source=SOURCE_NOTEBOOKS):
     """{lesson name: path} of every lesson notebook in ``source``, in course order."""
     return {p.stem: p for p in sorted(Path(source).glob(LESSON_GLOB))}
-
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader") or {}
 
 
 def exercise_of(grade_id, exercise_ids):
@@ -67,10 +56,6 @@ def exercises_in(nb):
     return points
 
 
-def read_notebook_json(path):
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 @dataclass
 class Assignment:
     """``lessons``: {lesson name: {exercise id: points}} for the assigned exercises only."""
@@ -90,6 +75,10 @@ class Assignment:
 
 def load(path=None, source=SOURCE_NOTEBOOKS):
     """Read an assignment file (default: assignments/default.toml) against the source notebooks."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:                                        # pragma: no cover - Python 3.10
+        import tomli as tomllib
     source = Path(source)
     notebooks = lesson_notebooks(source)
     if not notebooks:
@@ -117,7 +106,7 @@ def from_dict(spec, source=SOURCE_NOTEBOOKS, path=None, notebooks=None):
     if unknown:
         raise UsageError(f"unknown key(s) {', '.join(sorted(unknown))} {where}: "
                          f"an assignment has a title and lessons.")
-    available = {name: exercises_in(read_notebook_json(p)) for name, p in notebooks.items()}
+    available = {name: exercises_in(read_notebook(p)) for name, p in notebooks.items()}
     chosen = spec.get("lessons", "all")
     if chosen == "all":
         chosen = {name: {} for name in notebooks}

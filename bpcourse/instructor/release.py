@@ -1,28 +1,24 @@
-"""The student version of the course: solutions replaced by stubs, nothing leaked.
+"""The student version of an assignment: solutions replaced by stubs, nothing leaked.
 
-For each assigned lesson, nbgrader's own preprocessors run in turn, as
-``nbgrader generate_assignment`` runs them (without its database):
+Each assigned lesson goes through ``student_form`` (what nbgrader's ``ClearHiddenTests``,
+``ClearSolutions``, ``ClearOutput`` and ``LockCells`` do, without nbgrader): hidden tests
+removed, solution regions replaced by ``# YOUR CODE HERE`` / ``raise NotImplementedError()``,
+outputs of solution and test cells cleared (other cells keep theirs, so students see the
+plots), test cells read-only and solution cells undeletable.
 
-- ``ClearHiddenTests`` removes ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS``;
-- ``ClearSolutions`` replaces ``### BEGIN SOLUTION`` … ``### END SOLUTION`` by
-  ``# YOUR CODE HERE`` / ``raise NotImplementedError()``;
-- ``ClearOutput`` clears the outputs of solution and test cells only (other
-  cells keep theirs, so students see the plots);
-- ``LockCells`` makes test cells read-only and solution cells undeletable.
-
-Exercises that the assignment does not hold stay solved: their markers and
-nbgrader metadata are dropped, so they are worked examples that run ungraded.
-A graded release also holds the ``.bpcourse-release`` marker, so the hint
-ladder there refuses to show solutions.
+Exercises that the assignment does not hold stay solved: their markers and nbgrader
+metadata are dropped, so they are worked examples that run ungraded. A graded release
+also holds the ``.bpcourse-release`` marker, so the hint ladder there refuses to show
+solutions. ``pip_spec`` adds the set-up cell that installs the course where it is missing
+(Google Colab); ``graded=False`` (self-study) makes checks print their verdict without
+failing their cell, as in a student's workspace.
 """
 import copy
 import shutil
 from pathlib import Path
 
-import nbformat
-
 from ..exercises.hints import RELEASE_MARKER
-from . import SOURCE_NOTEBOOKS, UsageError
+from . import SOURCE_NOTEBOOKS, UsageError, student_form
 from .assignment import exercise_of, exercises_in, nbgrader_meta
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -42,19 +38,19 @@ def assigned_source(nb, assigned):
     nb = copy.deepcopy(nb)
     ids = list(exercises_in(nb))
     tests = {}
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         meta = nbgrader_meta(cell)
         if meta.get("grade") and not meta.get("solution"):
             tests.setdefault(exercise_of(meta["grade_id"], ids), []).append(cell)
     for exercise, cells in tests.items():
         if exercise in assigned:
             for cell in cells:                   # the points of an exercise, shared by its test cells
-                cell.metadata.nbgrader["points"] = _number(assigned[exercise] / len(cells))
-    for cell in nb.cells:
+                cell["metadata"]["nbgrader"]["points"] = _number(assigned[exercise] / len(cells))
+    for cell in nb["cells"]:
         meta = nbgrader_meta(cell)
         if meta.get("solution") and meta.get("grade_id") not in assigned:
-            cell.source = _strip_solution_markers(cell.source)
-            del cell.metadata["nbgrader"]
+            cell["source"] = _strip_solution_markers(student_form.source(cell))
+            del cell["metadata"]["nbgrader"]
     return nb
 
 
@@ -62,23 +58,18 @@ def _number(x):
     return int(x) if float(x).is_integer() else round(float(x), 6)
 
 
-def student_version(nb, assigned):
-    """The student's version of one notebook (a NotebookNode; the input is left as it was)."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, LockCells
-
+def student_version(nb, assigned, pip_spec=None, graded=True):
+    """The student's version of one notebook (a new dict; the input is left as it was)."""
     ids = list(exercises_in(nb))
-    nb = assigned_source(nb, assigned)
-    resources = {}
-    for pp in (ClearHiddenTests(), ClearSolutions()):
-        nb, resources = pp.preprocess(nb, resources)
-    clear = ClearOutput()
-    for index, cell in enumerate(nb.cells):
-        meta = nbgrader_meta(cell)
-        if meta.get("grade") and not meta.get("solution") and exercise_of(meta["grade_id"], ids) not in assigned:
-            del cell.metadata["nbgrader"]        # the test of a worked example: runs, is not graded
-        elif meta.get("solution") or meta.get("grade"):
-            clear.preprocess_cell(cell, resources, index)
-    nb, resources = LockCells().preprocess(nb, resources)
+    worked = [meta["grade_id"] for meta in map(nbgrader_meta, nb["cells"])
+              if meta.get("grade") and not meta.get("solution") and exercise_of(meta["grade_id"], ids) not in assigned]
+    nb = student_form.student_version(assigned_source(nb, assigned), worked_examples=worked)
+    if not graded:
+        for cell in nb["cells"]:
+            if student_form.is_test(cell):
+                cell["source"] = student_form.checks_that_do_not_stop(student_form.source(cell))
+    if pip_spec is not None:
+        student_form.with_setup_cell(nb, pip_spec)
     return nb
 
 
@@ -107,18 +98,23 @@ def copy_data(source, out):
     return False
 
 
-def release(out, assignment, force=False, graded=True):
+def release(out, assignment, force=False, graded=True, pip_spec=None):
     """Write the student version of every assigned lesson into ``out``.
 
-    Returns [(lesson, number of assigned exercises, points)]. ``graded=False`` leaves out the
-    release marker (the self-learner's workspace, where the last hint rung may show solutions).
+    Returns [(lesson, number of assigned exercises, points)]. ``graded=False`` (self-study)
+    leaves out the release marker and lets checks print their verdict without failing.
     """
     out = check_out_dir(out, assignment.source, force)
+    notebooks = {lesson: student_form.read(Path(assignment.source) / f"{lesson}.ipynb")
+                 for lesson in assignment.lessons}
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for lesson, assigned in assignment.lessons.items():
-        nb = nbformat.read(Path(assignment.source) / f"{lesson}.ipynb", as_version=4)
-        nbformat.write(student_version(nb, assigned), out / f"{lesson}.ipynb")
+        try:
+            nb = student_version(notebooks[lesson], assigned, pip_spec, graded)
+        except student_form.NotebookError as err:
+            raise UsageError(f"{Path(assignment.source) / lesson}.ipynb: {err}") from None
+        (out / f"{lesson}.ipynb").write_text(student_form.dumps(nb), encoding="utf-8")
         written.append((lesson, len(assigned), sum(assigned.values())))
     copy_data(assignment.source, out)
     if graded:

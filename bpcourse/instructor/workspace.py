@@ -1,42 +1,58 @@
 """The student's workspace: their own copies of the lessons, never overwritten.
 
-``workspace/`` (git-ignored, at the repository's root) holds the student
-version of every lesson, built by the release code with every exercise of
-every lesson as a stub (whatever assignments/default.toml says), but without
-the graded-release marker: a self-learner may see the
-reference solution at the end of a hint ladder.
+A workspace (``workspace/`` at the root of a checkout, or wherever ``--dir`` says) holds a
+student's copy of every lesson, made by ``student_form.workspace_version``: every exercise a
+stub, checks that print their verdict without stopping Run All, and no graded-release
+marker, so a self-learner may reach the reference solution at the end of a hint ladder.
+The lessons come from the source notebooks of a checkout, or from the student version
+shipped in the wheel: neither nbgrader nor the repository is needed.
 
 Whether the student changed a notebook is decided by content: the manifest
-``workspace/.bpcourse-manifest.json`` keeps the sha256 of what was last
-written. A file whose bytes still have that hash is untouched and is updated
-when the course changes; any other file is the student's and is kept.
-Running cells counts as a change (the outputs are saved into the file).
-``reset`` moves the student's copy to a timestamped backup beside it, then
-writes a fresh one.
+``.bpcourse-manifest.json`` keeps the sha256 of what was last written. A file whose bytes
+still have that hash is untouched and is updated when the course changes; any other file
+is the student's and is kept. Running cells counts as a change (the outputs are saved
+into the file). ``reset`` moves the student's copy to a timestamped backup beside it, then
+writes a fresh one. A folder of source notebooks is never taken for a workspace.
 """
 import hashlib
 import json
 import time
 from pathlib import Path
 
-import nbformat
+from ..paths import MANIFEST, SOURCE_NOTEBOOKS, default_workspace, lessons_source
+from . import UsageError, student_form
+from .assignment import lesson_notebooks, resolve_lesson
+from .release import RELEASE_MARKER
 
-from . import REPO, SOURCE_NOTEBOOKS, UsageError
-from . import assignment as assignments
-from .release import RELEASE_MARKER, student_version
-
-WORKSPACE = REPO / "workspace"
-MANIFEST = ".bpcourse-manifest.json"
+RELOAD_NOTE = ("if a lesson you reset is open in JupyterLab, its kernel still holds your old functions "
+               "(a check there may still say ✓): reload it (File ▸ Reload Notebook from Disk) and "
+               "restart its kernel (Kernel ▸ Restart Kernel).")
 
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def holds_solutions(path):
+    """True for a notebook with nbgrader solution markers: a source notebook, never a student's copy."""
+    try:
+        return "### BEGIN SOLUTION" in Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 class Workspace:
-    def __init__(self, folder=WORKSPACE, source=SOURCE_NOTEBOOKS):
-        self.folder, self.source = Path(folder), Path(source)
+    def __init__(self, folder=None, source=None):
+        self.folder = Path(folder) if folder is not None else default_workspace()
+        self.source = Path(source) if source is not None else lessons_source()
         self.warnings = []
+
+    def _refuse_source_folder(self):
+        folder = self.folder.resolve()
+        for source in {self.source.resolve(), SOURCE_NOTEBOOKS.resolve()}:
+            if folder == source:
+                raise UsageError(f"{self.folder} holds the course's source notebooks (with solutions), "
+                                 f"not a workspace; leave out --dir, or name your workspace folder.")
 
     # the manifest: {"files": {relative path: sha256 of what this tool last wrote}}
     def _read_manifest(self):
@@ -61,25 +77,22 @@ class Workspace:
         tmp.replace(path)
 
     def fresh(self):
-        """{relative path: bytes} of the fresh student version: lesson notebooks and data files."""
-        course = assignments.from_dict({"title": "workspace", "lessons": "all"}, self.source)
-        files = {}
-        for lesson, assigned in course.lessons.items():
-            nb = nbformat.read(self.source / f"{lesson}.ipynb", as_version=4)
-            files[f"{lesson}.ipynb"] = nbformat.writes(student_version(nb, assigned)).encode("utf-8") + b"\n"
-        data = self.source / "data"
-        if data.is_dir():
-            for p in sorted(data.rglob("*")):
-                if p.is_file():
-                    files[p.relative_to(self.source).as_posix()] = p.read_bytes()
-        return files
+        """{relative path: bytes} of the fresh student copies: lesson notebooks and data files."""
+        if not self.source.is_dir() or not lesson_notebooks(self.source):
+            raise UsageError(f"no lesson notebooks (NN_name.ipynb) found in {self.source}.")
+        try:
+            return student_form.lesson_files(self.source)
+        except student_form.NotebookError as err:
+            raise UsageError(str(err)) from None
 
     def build(self):
         """Add missing files, update untouched ones, keep the student's. Returns [(file, what)]."""
+        self._refuse_source_folder()
+        fresh = self.fresh()
         self.folder.mkdir(parents=True, exist_ok=True)
         manifest = self._read_manifest()
         done = []
-        for name, data in self.fresh().items():
+        for name, data in fresh.items():
             target, new = self.folder / name, sha256(data)
             if not target.exists():
                 self._write(target, data)
@@ -115,10 +128,17 @@ class Workspace:
     def reset(self, lessons=None):
         """Fresh copies of ``lessons`` (names or numbers; None: all); a student's copy is first
         moved to ``NN_name.backup-YYYYmmdd-HHMMSS.ipynb`` beside it. Returns [(file, what)]."""
-        notebooks = assignments.lesson_notebooks(self.source)
+        self._refuse_source_folder()
+        if not (self.folder / MANIFEST).exists():
+            raise UsageError(f"there is no workspace at {self.folder} yet: build it with "
+                             f"`python -m bpcourse workspace --dir {self.folder}`.")
+        notebooks = lesson_notebooks(self.source)
         names = list(notebooks) if lessons is None else \
-            [assignments.resolve_lesson(key, notebooks) for key in lessons]
-        self.folder.mkdir(parents=True, exist_ok=True)
+            [resolve_lesson(key, notebooks) for key in lessons]
+        mine = [f"{lesson}.ipynb" for lesson in names if holds_solutions(self.folder / f"{lesson}.ipynb")]
+        if mine:
+            raise UsageError(f"{self.folder / mine[0]} holds solutions: it is a source notebook, not a "
+                             f"student's copy, and reset does not replace it; is --dir your workspace?")
         fresh = self.fresh()
         manifest = self._read_manifest()
         done = []
@@ -148,12 +168,9 @@ class Workspace:
         return path
 
 
-def build(folder=WORKSPACE, source=SOURCE_NOTEBOOKS):
+def build(folder=None, source=None):
     return Workspace(folder, source).build()
 
 
-def reset(lessons=None, folder=WORKSPACE, source=SOURCE_NOTEBOOKS):
-    ws = Workspace(folder, source)
-    if not ws.folder.exists():
-        raise UsageError(f"there is no workspace at {ws.folder} yet: run `python -m bpcourse workspace`.")
-    return ws.reset(lessons)
+def reset(lessons=None, folder=None, source=None):
+    return Workspace(folder, source).reset(lessons)
