@@ -4,8 +4,8 @@ half done (the first exercise of each lesson solved), and cheating (the release 
 ways of making the student's own kernel print "right"). Prints the time, the workers used and
 the points each kind of submission got (honest: full marks; blank, wrong, cheating: 0).
 
-    .venv/bin/python benchmarks/bench_grade.py            # every core
-    .venv/bin/python benchmarks/bench_grade.py --jobs 1   # to compare
+    .venv-dev/bin/python benchmarks/bench_grade.py            # every core
+    .venv-dev/bin/python benchmarks/bench_grade.py --jobs 1   # to compare
 """
 import argparse
 import copy
