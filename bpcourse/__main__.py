@@ -83,18 +83,30 @@ def build_parser():
 
     p = sub.add_parser("grade", help="instructors: grade submitted notebooks, write grades.csv and feedback",
                        description="Grade SUBMISSIONS_DIR/<student>/<lesson>.ipynb for every student "
-                       "folder: the tests are restored from the source notebooks (a student cannot "
-                       "weaken or delete them), each notebook runs in a fresh kernel with a per-cell "
-                       "timeout, and each test cell is scored as nbgrader does. Writes "
-                       "DIR/grades.csv (student,lesson,exercise,points,max_points,reason) and "
-                       "DIR/feedback/<student>.md. A missing, broken, crashing or endless notebook "
-                       "scores 0 with a reason.")
+                       "folder, students in parallel. The tests are restored from the source notebooks "
+                       "(a student cannot weaken or delete them); each notebook runs in a fresh, confined "
+                       "kernel with a per-cell timeout; the tests themselves run in a process that never "
+                       "runs student code, calling the student's functions in a sandbox, on the public "
+                       "cases and on instructor-only cases drawn from a secret of this run. A test cell "
+                       "scores when the kernel replied 'ok' without errors or stderr and both runs were "
+                       "right. Writes DIR/grades.csv (student,lesson,exercise,points,max_points,reason), "
+                       "DIR/feedback/<student>.md and DIR/grading-secret.txt (for you only). A missing, "
+                       "broken, crashing or endless notebook scores 0 with a reason. See the README's "
+                       "'For instructors' for what this protects against.")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
                    help="a folder with one folder per student, each holding <lesson>.ipynb files")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where grades.csv and feedback/ go")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where grades.csv and feedback/ go (written afresh each time)")
     p.add_argument("--assignment", type=Path, metavar="FILE", help=ASSIGNMENT_HELP)
     p.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
-                   help="the longest a cell may run before it is interrupted (default: 60)")
+                   help="the longest a cell or a call of student code may run (default: 60)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks graded at once (default: one per core)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="draw the instructor-only cases from N, to repeat an earlier run (its "
+                   "DIR/grading-secret.txt); default: a new random secret")
+    p.add_argument("--force", action="store_true",
+                   help="replace the grades already in DIR (the whole folder is rewritten)")
     p.add_argument("--source", type=Path, default=SOURCE_NOTEBOOKS, help=SOURCE_HELP)
     p.set_defaults(func=cmd_grade)
     return parser
@@ -146,11 +158,15 @@ def cmd_release(args):
 def cmd_grade(args):
     from .instructor import assignment, grade
 
-    start = time.perf_counter()
     course = assignment.load(args.assignment, args.source)
-    scores = grade.grade(args.submissions, args.out, course, timeout=args.timeout)
-    print(f"graded {len({s.student for s in scores})} student(s) in {time.perf_counter() - start:.1f} s: "
+    graded = grade.grade(args.submissions, args.out, course, timeout=args.timeout, jobs=args.jobs,
+                         seed=args.seed, force=args.force)
+    print(f"graded {len({s.student for s in graded.scores})} student(s), {len(graded.scores)} "
+          f"exercise(s), in {graded.seconds:.1f} s with {graded.jobs} worker(s): "
           f"{args.out / 'grades.csv'} and {args.out / 'feedback'}/")
+    for alert in graded.alerts:
+        print(alert, file=sys.stderr)
+    return 1 if graded.alerts else 0
 
 
 def main(argv=None):
@@ -159,7 +175,7 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except (UsageError, NotebookError) as err:
         print(f"bpcourse {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -173,7 +189,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"bpcourse {args.command}: interrupted.", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

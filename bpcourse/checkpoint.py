@@ -1,14 +1,15 @@
-"""Save and load a model's parameters as a plain ``.npz`` file (no pickle).
+"""Save and load a model's state as a plain ``.npz`` file (no pickle).
 
-Each array is stored under its name from ``model.named_parameters()``,
-e.g. ``"0.weight"``, so a checkpoint loads into any model of the same shape.
+Each array of ``model.state_dict()`` (parameters, then buffers such as BatchNorm's
+running statistics) is stored under its name, e.g. ``"0.weight"`` or
+``"1.running_mean"``, so a checkpoint loads into any model of the same shape.
 """
 import os
 import zipfile
 
 import numpy as np
 
-from .core import Layer, require_instance
+from .core import Layer, check_state, require_instance
 
 
 def _npz(path):
@@ -18,7 +19,8 @@ def _npz(path):
 
 
 def save(model, path):
-    """Write every parameter of ``model`` to ``path`` (an ``.npz`` file; ".npz" is appended if missing).
+    """Write ``model``'s state, every parameter and buffer, to ``path`` (an ``.npz`` file; ".npz" is
+    appended if missing).
 
     Returns the path written.
     """
@@ -30,18 +32,18 @@ def save(model, path):
     if folder and not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} does not exist: create it first "
                                 f"(os.makedirs({folder!r})) or choose another path.")
-    np.savez(path, **{name: p.data for name, p in model.named_parameters()})
+    np.savez(path, **model.state_dict())
     return path
 
 
 def load(model, path):
-    """Copy the arrays saved in ``path`` into ``model``'s parameters, in place.
+    """Copy the state saved in ``path`` into ``model``'s parameters and buffers, in place.
 
     ``path`` is found as given or with ".npz" appended, as ``save`` writes it. Everything is
     checked before anything changes: names, shapes, numeric and finite values; a mismatch
     raises ValueError and leaves the model as it was. Pickled objects are refused.
     """
-    require_instance(model, Layer, "load", "the model to load the parameters into")
+    require_instance(model, Layer, "load", "the model to load the state into")
     found = path                                     # a path, or an open file
     if isinstance(path, (str, os.PathLike)):
         found = path if os.path.exists(path) or not os.path.exists(_npz(path)) else _npz(path)
@@ -55,22 +57,7 @@ def load(model, path):
         with np.load(found, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (ValueError, zipfile.BadZipFile, OSError, AttributeError) as err:
-        raise ValueError(f"{found} is not a parameter file written by bp.save "
+        raise ValueError(f"{found} is not a checkpoint written by bp.save "
                          f"(refusing pickled or unreadable data: {err}).") from None
-    params = dict(model.named_parameters())
-    missing, unexpected = sorted(set(params) - set(arrays)), sorted(set(arrays) - set(params))
-    if missing or unexpected:
-        raise ValueError(f"{found} does not fit this model: missing {missing}, unexpected {unexpected}.")
-    for name, p in params.items():               # every check before the first change
-        a = arrays[name]
-        if a.shape != p.data.shape:
-            raise ValueError(f"{found}: parameter {name!r} has shape {a.shape}, the model expects {p.data.shape}.")
-        if a.dtype.kind not in "biuf":
-            raise ValueError(f"{found}: parameter {name!r} holds {a.dtype} data, not numbers: "
-                             f"the file is not a checkpoint of this model.")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{found}: parameter {name!r} holds NaN or inf (saved from a diverged run?); "
-                             f"nothing was loaded.")
-    for name, p in params.items():
-        p.data[...] = arrays[name]
-    return model
+    check_state(arrays, model, f"the checkpoint {found}")
+    return model.load_state_dict(arrays)

@@ -3,6 +3,8 @@
 A layer's ``forward(x)`` caches what its ``backward(dout)`` needs;
 ``backward`` returns dL/dx and ADDS (``+=``) into each parameter's ``.grad``,
 so shared weights, residual branches and gradient accumulation are correct.
+A model's state is its parameters and its buffers (arrays that are not trained but
+decide the output, such as BatchNorm's running statistics): ``state_dict()``.
 """
 import inspect
 
@@ -56,9 +58,10 @@ class ParameterSlot:
 
 
 class Layer:
-    """Base class: ``forward``, ``backward``, ``parameters``, ``train``/``eval``."""
+    """Base class: ``forward``, ``backward``, ``parameters``, ``train``/``eval``, ``state_dict``."""
 
     training = True
+    buffer_names = ()            # array attributes that are state but not trained (BatchNorm1d's running statistics)
 
     def forward(self, x):
         raise NotImplementedError
@@ -87,6 +90,32 @@ class Layer:
         for _, p in self.named_parameters():
             unique.setdefault(id(p), p)
         return list(unique.values())
+
+    def named_buffers(self, prefix=""):
+        """(name, array) pairs of the state that is not trained but decides the output
+        (``BatchNorm1d``'s running_mean and running_var), named like parameters: ``"1.running_mean"``."""
+        pairs = [(prefix + name, getattr(self, name)) for name in self.buffer_names]
+        for child_name, child in self.named_children():
+            pairs.extend(child.named_buffers(f"{prefix}{child_name}."))
+        return pairs
+
+    def state_dict(self):
+        """Copies of everything that decides the output, by name: every parameter's data, then every
+        buffer. What a checkpoint saves and early stopping restores."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, np.copy(b)) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state):
+        """Copy the arrays of ``state`` (a dict such as ``state_dict()`` returns) into this model, in place.
+
+        Everything is checked before anything changes (names, shapes, numbers, finite values):
+        a mismatch raises ValueError and leaves the model as it was.
+        """
+        check_state(state, self, "load_state_dict: the state")
+        for name, target in [(name, p.data) for name, p in self.named_parameters()] + self.named_buffers():
+            target[...] = state[name]
+        return self
 
     def named_children(self):
         """(name, layer) pairs of the layers this layer contains (none for a plain layer)."""
@@ -181,6 +210,36 @@ def check_array(layer, x, ndim=None, features=None, dtype=None):
         raise ValueError(f"{layer!r} holds {np.dtype(dtype)} parameters but got {x.dtype} input: "
                          f"convert it with x.astype(np.{np.dtype(dtype)}).")
     return x
+
+
+def check_state(state, model, source):
+    """Refuse a ``state`` (name -> array) that does not fit ``model``'s parameters and buffers;
+    ``source`` names where the state comes from ("the checkpoint w.npz")."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{source} should be a dict of arrays by name, as model.state_dict() returns, "
+                         f"got {describe_object(state)}.")
+    targets = {name: p.data for name, p in model.named_parameters()}
+    buffers = dict(model.named_buffers())
+    targets.update(buffers)
+    missing, unexpected = sorted(set(targets) - set(state)), sorted(set(state) - set(targets), key=str)
+    if missing and not unexpected and set(missing) <= set(buffers):
+        raise ValueError(f"{source} holds the parameters but not the buffers {missing} (BatchNorm's running "
+                         f"statistics; bp.save wrote parameters only before they became part of the state): "
+                         f"this model would keep its own statistics, and eval mode would compute another model "
+                         f"than the one saved. Nothing was loaded: save the trained model again with bp.save.")
+    if missing or unexpected:
+        raise ValueError(f"{source} does not fit this model: missing {missing}, unexpected {unexpected}.")
+    for name, target in targets.items():
+        what = f"{'buffer' if name in buffers else 'parameter'} {name!r}"
+        a = as_array(state[name], f"{source}: {what}")
+        if a.shape != target.shape:
+            raise ValueError(f"{source}: {what} has shape {a.shape}, the model expects {target.shape}.")
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{source}: {what} holds {a.dtype} data, not numbers: it is not a state of "
+                             f"this model.")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{source}: {what} holds NaN or inf (saved from a diverged run?); "
+                             f"nothing was loaded.")
 
 
 def describe_object(obj):

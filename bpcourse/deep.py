@@ -130,12 +130,15 @@ def residual_stream(model, x):
     return stream
 
 
-def dead_fraction(model, x):
+def dead_fraction(model, x, per_layer=False):
     """Fraction of the hidden units of ReLU-family layers that are inactive (slope below 10 % of
-    the largest) on EVERY sample of ``x``: dead units, which no sample can train."""
+    the largest) on EVERY sample of ``x``: dead units, which no sample can train.
+    ``per_layer=True``: one fraction per ReLU-family layer (input side first) instead of the overall one."""
     model.forward(x)
     dead = [np.all(l.df() < 0.1 * l.max_slope, axis=0) for l in activation_layers(model)
             if isinstance(l, (ReLU, LeakyReLU))]
+    if per_layer:
+        return np.array([float(np.mean(d)) for d in dead])
     return float(np.mean(np.concatenate(dead))) if dead else float("nan")
 
 

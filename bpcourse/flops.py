@@ -323,20 +323,20 @@ def per_sample_linear_grads(x, w, dout):
 
 
 def data_parallel_gradient(model, loss_fn, x, y, workers):
-    """Simulate data parallelism: split the batch across ``workers`` replicas of the model,
-    let each compute the mean-loss gradient on its shard, and average them.
+    """Simulate data parallelism: split the batch into ``workers`` equal shards, let a replica of
+    the model compute the mean-loss gradient on each, and average the replicas' gradients (the
+    "all-reduce"). With equal shards that average is exactly the full-batch gradient.
 
-    Shards may differ in size by one sample, so the average weights each worker by
-    its share of the batch: Σ_k (n_k / N) g_k, which is exactly the full-batch
-    gradient. Returns (the averaged gradient vector, the list of worker gradients).
+    x: (N, ...), y: (N,), with N divisible by ``workers``.
+    Returns (the averaged gradient vector, the list of worker gradients).
     """
-    if not 1 <= workers <= len(x):
-        raise ValueError(f"need between 1 and {len(x)} workers for a batch of {len(x)}, got {workers}.")
-    shards = np.array_split(np.arange(len(x)), workers)
+    if not 1 <= workers <= len(x) or len(x) % workers:
+        raise ValueError(f"data_parallel_gradient splits the batch into equal shards: {workers} workers "
+                         f"cannot share {len(x)} samples equally. Choose a number of workers that divides {len(x)}.")
+    shards = np.split(np.arange(len(x)), workers)
     replicas = [copy.deepcopy(model) for _ in range(workers)]    # each worker holds a copy of the weights
     grads = [gradient(r, loss_fn, x[idx], y[idx]) for r, idx in zip(replicas, shards)]
-    average = sum(len(idx) / len(x) * g for idx, g in zip(shards, grads))   # the "all-reduce"
-    return average, grads
+    return sum(grads) / workers, grads
 
 
 def train_timed(model, loss_fn, optimizer, x, y, epochs, batch_size, rng):

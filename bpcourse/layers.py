@@ -228,6 +228,7 @@ class BatchNorm1d(Layer):
 
     min_batch = 2                                    # in training: the variance of one sample is 0
     gamma, beta = ParameterSlot(), ParameterSlot()
+    buffer_names = ("running_mean", "running_var")   # state, saved and restored with the parameters
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
         self.num_features = _size(num_features, "num_features", "BatchNorm1d")

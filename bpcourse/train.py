@@ -98,7 +98,8 @@ class Callback:
 
 class EarlyStopping(Callback):
     """Stop when the monitored value has not improved for ``patience`` epochs;
-    with ``restore_best`` the model gets back the weights of its best epoch."""
+    with ``restore_best`` the model gets back the state of its best epoch (``model.state_dict()``:
+    the weights and BatchNorm's running statistics)."""
 
     def __init__(self, patience=5, monitor="val_loss", min_delta=0.0, restore_best=True):
         if monitor not in History.KEYS:
@@ -110,7 +111,7 @@ class EarlyStopping(Callback):
         self.sign = 1 if monitor.endswith("loss") else -1       # losses fall, accuracies rise
 
     def on_train_begin(self, model):
-        self.best, self.best_epoch, self.stopped_epoch, self.best_weights = np.inf, None, None, None
+        self.best, self.best_epoch, self.stopped_epoch, self.best_state = np.inf, None, None, None
 
     def on_epoch_end(self, epoch, history, model):
         value = self.sign * getattr(history, self.monitor)[-1]
@@ -118,16 +119,15 @@ class EarlyStopping(Callback):
             raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which fit did not measure (pass val=...).")
         if value < self.best - self.min_delta:
             self.best, self.best_epoch = value, epoch
-            self.best_weights = [p.data.copy() for p in model.parameters()]
+            self.best_state = model.state_dict()
         elif epoch - self.best_epoch >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False
 
     def on_train_end(self, model):
-        if self.restore_best and self.best_weights is not None:
-            for p, best in zip(model.parameters(), self.best_weights):
-                p.data[...] = best
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
 
 
 class LivePlot(Callback):

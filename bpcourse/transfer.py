@@ -14,8 +14,8 @@ Target tasks, all the digits 5–9 (relabelled 0–4) with a few labelled images
   (``remove_lighting``): the hand-made cure for a nuisance one knows exactly.
 
 The pretrained model (``pretrained()``, a file shipped with the package and built by
-``tools/build_pretrained.py`` with ``pretrain()``) saw every training image of 0–4 shifted by
-one pixel in each direction and under 4 random lightings: 19 440 images. Three strategies:
+``tools/build_pretrained.py`` with ``pretrain()``) saw every training image of 0–4 and its 8
+one-pixel shifts, each under 4 random lightings drawn like the lit target's: 19 440 images. Three strategies:
 
 - ``"scratch"``: the same architecture, randomly initialised, all layers trained;
 - ``"linear probe"``: the pretrained body frozen (feature extraction), only a new head trained;
@@ -37,8 +37,8 @@ from .optim import Adam
 from .train import fit
 
 __all__ = ["STRATEGIES", "TARGETS", "SOURCE_CLASSES", "TARGET_CLASSES", "WEIGHTS", "T95", "source_data",
-           "target_data", "shifted", "uneven_lighting", "remove_lighting", "pretraining_set", "build_mlp",
-           "pretrain", "pretrained", "split", "freeze", "unfreeze", "new_head", "transfer_model",
+           "target_data", "shifted", "uneven_lighting", "remove_lighting", "lighting_share", "pretraining_set",
+           "build_mlp", "pretrain", "pretrained", "split", "freeze", "unfreeze", "new_head", "transfer_model",
            "fine_tune_optimizer", "train_steps", "train_strategy", "accuracy", "run_strategy", "compare",
            "paired_gain", "signed", "summarize", "gains", "plot_comparison", "one_blas_thread"]
 
@@ -122,10 +122,24 @@ def shifted(x, y):
 
 
 def pretraining_set(lightings=LIGHTINGS, seed=0):
-    """Every training image of 0–4, shifted (×9), each copy under ``lightings`` random lightings."""
+    """Every training image of 0–4 and its 8 one-pixel shifts (×9), each copy under ``lightings``
+    random lightings (×``lightings``); ``lightings=0``: the shifted images once, without lighting."""
     x, y = shifted(*source_data().train)
+    if lightings == 0:
+        return x, y
     rng = np.random.default_rng(seed)
     return np.concatenate([uneven_lighting(x, rng) for _ in range(lightings)]), np.tile(y, lightings)
+
+
+def lighting_share(weights):
+    """The fraction of the squared norm of a first layer's weights (64, k) that lies in the span of
+    the lighting planes (constant, row, column): 0 for units blind to every lighting plane, 1 for units
+    that see nothing else, about 3/64 ≈ 0.047 for random weights (3 of 64 directions)."""
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[0] != 64 or not np.any(w):
+        raise ValueError(f"lighting_share needs a nonzero first-layer weight of shape (64, k), got shape {w.shape}.")
+    q, _ = np.linalg.qr(_plane_basis())                            # (64, 3), orthonormal
+    return float(np.sum((q.T @ w) ** 2) / np.sum(w ** 2))
 
 
 def build_mlp(rng, classes=5, width=WIDTH):
@@ -134,7 +148,8 @@ def build_mlp(rng, classes=5, width=WIDTH):
 
 
 def pretrain(seed=0, epochs=10, lightings=LIGHTINGS):
-    """Train ``build_mlp`` on ``pretraining_set`` (what ``tools/build_pretrained.py`` ships).
+    """Train ``build_mlp`` on ``pretraining_set(lightings, seed)`` (the defaults: what
+    ``tools/build_pretrained.py`` ships; ``lightings=0``: the same recipe without the lighting).
 
     Returns (model, history); the history's val columns are measured on 0–4's lit validation set.
     """

@@ -32,7 +32,11 @@ def roundtrip(fn, args):
         result = fn(*args)
     except Exception as err:
         raise core.StudentRaised(type(err).__name__, str(err), core._student_line(err)) from None
-    return transport.decode(transport.encode(result))
+    try:
+        data = transport.encode(result)
+    except transport.NotPlainData as err:           # as the grader's sandbox says it
+        raise core.Wrong(f"what your code returned cannot be checked: {err}") from None
+    return transport.decode(data)
 
 
 @contextlib.contextmanager

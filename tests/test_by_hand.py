@@ -120,3 +120,29 @@ def test_report_names_the_first_wrong_gradient(case):
     found = by_hand.report(wrong, values, numeric)
     assert not found and found.first_wrong == "dh"
     assert "0 (zero)" in repr(found) and "WRONG" in repr(found)          # db1, and the two wrong rows
+
+
+def test_early_stopping_restores_the_weights_and_batchnorm_running_statistics():
+    """Lesson 09 §5 says that bp.EarlyStopping (like bp.save) copies model.state_dict(), so on a
+    BatchNorm network it restores the best epoch's weights and running statistics together."""
+    from types import SimpleNamespace
+    rng = np.random.default_rng(5)
+    model = by_hand.network(rng, hidden=4, inputs=3, classes=2)
+    x = rng.standard_normal((8, 3))
+    stopper = bp.EarlyStopping(patience=1)
+    stopper.on_train_begin(model)
+    model.train()
+    model.forward(x)                                        # the running statistics move
+    best_weights = [p.data.copy() for p in model.parameters()]
+    best_mean = model[1].running_mean.copy()
+    assert not stopper.on_epoch_end(0, SimpleNamespace(val_loss=[1.0]), model)
+    for p in model.parameters():
+        p.data += 1.0                                       # a worse epoch: other weights ...
+    model.forward(x + 5.0)                                  # ... and other running statistics
+    last_mean = model[1].running_mean.copy()
+    assert stopper.on_epoch_end(1, SimpleNamespace(val_loss=[1.0, 2.0]), model)
+    stopper.on_train_end(model)
+    for p, best in zip(model.parameters(), best_weights):
+        np.testing.assert_array_equal(p.data, best)
+    assert not np.allclose(last_mean, best_mean)
+    np.testing.assert_array_equal(model[1].running_mean, best_mean)

@@ -127,6 +127,9 @@ def test_dead_fraction_counts_units_off_for_every_sample():
     second_off = np.all(model[3].df() < 0.1, axis=0)
     assert dead_fraction(model, x) == pytest.approx((off_first.sum() + second_off.sum()) / 8)
     assert np.isnan(dead_fraction(make_mlp(3, 4, "tanh", "xavier", in_features=2, rng=rng()), x))
+    by_layer = dead_fraction(model, x, per_layer=True)
+    assert by_layer.tolist() == pytest.approx([off_first.mean(), second_off.mean()])
+    assert dead_fraction(make_mlp(3, 4, "tanh", "xavier", in_features=2, rng=rng()), x, per_layer=True).size == 0
 
 
 def test_train_seeds_pairs_configurations_by_seed():

@@ -270,8 +270,7 @@ def _first_lesson_with_an_exercise():
 
 def test_the_student_workspace_shows_stubs_not_solutions_in_the_browser(lab, browser, shots):
     lesson = _first_lesson_with_an_exercise()
-    if lesson is None:
-        pytest.skip("no lesson notebook with an exercise yet")
+    assert lesson is not None, "no lesson notebook has an exercise"
     student = lab.root / lesson.name
     source = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(lesson, as_version=4).cells
               if c.metadata.get("nbgrader", {}).get("grade_id")}

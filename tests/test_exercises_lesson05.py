@@ -276,6 +276,15 @@ def test_vanish_wrong_answers_explain(answer, words):
     assert words in verdict.hint
 
 
+def test_vanish_names_only_the_first_disagreement():
+    verdict = bp.exercises.check_which_vanish(lambda: set())          # misses A and D
+    assert verdict.status == "wrong"
+    assert verdict.message.startswith("A (") and "1 more letter of your answer is wrong" in verdict.message
+    assert "D (" not in verdict.message                              # D is left for the student to rethink
+    many = bp.exercises.check_which_vanish(lambda: {"B", "C", "E"})
+    assert "4 more letters of your answer are wrong" in many.message
+
+
 def test_vanish_stub_and_broken_answers():
     assert bp.exercises.check_which_vanish(stub).status == "not attempted"
     assert bp.exercises.check_which_vanish(lambda: None).status == "wrong"

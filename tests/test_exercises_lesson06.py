@@ -215,3 +215,103 @@ def test_early_stopping_reference_and_broken_answers():
     v = bp.exercises.check_early_stopping(lambda l, p: (None, 1))
     assert v.status == "wrong" and "len(val_losses)" in v.hint
     assert bp.exercises.check_early_stopping(lambda l, p: l[100]).status == "wrong"
+
+
+# -- the L1 proximal step ---------------------------------------------------------------------
+
+def l1_ref(w, grad, lr, lam):
+    u = w - lr * grad
+    return np.sign(u) * np.maximum(np.abs(u) - lr * lam, 0.0)
+
+
+def l1_subgradient(w, grad, lr, lam):
+    return w - lr * (grad + lam * np.sign(w))
+
+
+def l1_threshold_lam(w, grad, lr, lam):
+    u = w - lr * grad
+    return np.sign(u) * np.maximum(np.abs(u) - lam, 0.0)
+
+
+def l1_hard(w, grad, lr, lam):
+    u = w - lr * grad
+    return np.where(np.abs(u) > lr * lam, u, 0.0)
+
+
+def l1_no_sign(w, grad, lr, lam):
+    return np.maximum(w - lr * grad - lr * lam, 0.0)
+
+
+def l1_sign_of_w(w, grad, lr, lam):
+    z = w - lr * grad - lr * lam * np.sign(w)
+    return np.where(np.sign(z) != np.sign(w), 0.0, z)
+
+
+def l1_shrink_first(w, grad, lr, lam):
+    return np.sign(w) * np.maximum(np.abs(w) - lr * lam, 0.0) - lr * grad
+
+
+def l1_gradient_sign(w, grad, lr, lam):
+    u = w + lr * grad
+    return np.sign(u) * np.maximum(np.abs(u) - lr * lam, 0.0)
+
+
+def l1_factor(w, grad, lr, lam):
+    return (w - lr * grad) / (1 + lr * lam)
+
+
+def l1_almost_zero(w, grad, lr, lam):
+    z = l1_ref(w, grad, lr, lam)
+    return np.where(z == 0, 1e-14, z)
+
+
+def l1_breaks_at_zero(w, grad, lr, lam):
+    """Right on every single case, but returns NaN from w = 0, where the lasso run starts."""
+    return l1_ref(w, grad, lr, lam) if np.any(w) else np.full_like(w, np.nan)
+
+
+def test_l1_reference_passes():
+    verdict = bp.exercises.check_l1_proximal_step(l1_ref)
+    assert verdict and "exactly 0" in verdict.message
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (l1_subgradient, "plain (sub)gradient step"),
+    (l1_threshold_lam, "not λ"),
+    (l1_hard, "must also move towards 0"),
+    (l1_no_sign, "keep the sign of u"),
+    (l1_sign_of_w, "not the sign of the old w"),
+    (l1_shrink_first, "gradient step first"),
+    (l1_gradient_sign, "step against the gradient"),
+    (l1_factor, "L2's proximal step"),
+    (l1_almost_zero, "exactly 0"),
+])
+def test_l1_mistakes_get_their_hint(wrong, words):
+    verdict = bp.exercises.check_l1_proximal_step(wrong)
+    assert verdict.status == "wrong"
+    assert words in verdict.hint
+
+
+def test_l1_stub_and_broken_answers():
+    assert bp.exercises.check_l1_proximal_step(stub).status == "not attempted"
+    assert bp.exercises.check_l1_proximal_step(lambda w, g, lr, lam: None).status == "wrong"
+    v = bp.exercises.check_l1_proximal_step(lambda w, g, lr, lam: l1_ref(w, g, lr, lam)[:2])
+    assert v.status == "wrong" and "shape" in v.message
+    assert bp.exercises.check_l1_proximal_step(lambda w, g, lr, lam: w["a"]).status == "wrong"
+    v = bp.exercises.check_l1_proximal_step(l1_breaks_at_zero)
+    assert v.status == "wrong" and "lasso" in v.message and "step 1" in v.message
+
+
+def test_prox_minimiser_agrees_with_a_dense_grid():
+    """The check's 'expected' value, against brute force: the objective on a fine grid of z."""
+    rng = np.random.default_rng(0)
+    u, t = rng.uniform(-2, 2, 50), rng.uniform(0, 1, 50)
+    grid = np.linspace(-3, 3, 600001)
+    for ui, ti in zip(u, t):
+        brute = grid[np.argmin(0.5 * (grid - ui) ** 2 + ti * np.abs(grid))]
+        assert abs(lesson06._prox_minimiser(np.array([ui]), ti)[0] - brute) < 1e-5
+
+
+def test_early_stopping_has_a_random_case():
+    cases = lesson06._early_cases()
+    assert len(cases) == len(lesson06.EARLY_CASES) + 1 and cases[-1][0].startswith("random")

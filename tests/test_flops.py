@@ -88,7 +88,7 @@ def test_gradient_matches_numerical_gradient_and_leaves_grads_zero():
     assert all(not p.grad.any() for p in model.parameters())
 
 
-@pytest.mark.parametrize("workers", [1, 2, 3, 7])
+@pytest.mark.parametrize("workers", [1, 2, 4, 5, 20])
 def test_data_parallel_average_is_exactly_the_full_batch_gradient(workers):
     model, x, y = data(20)
     full = flops.gradient(model, bp.SoftmaxCrossEntropy(), x, y)
@@ -97,6 +97,13 @@ def test_data_parallel_average_is_exactly_the_full_batch_gradient(workers):
     assert np.allclose(average, full, rtol=1e-12, atol=1e-14)
     if workers > 1:
         assert all(bp.rel_error(g, full) > 1e-3 for g in per_worker)   # each worker alone is noisy
+
+
+@pytest.mark.parametrize("workers", [3, 7, 0, 21])
+def test_data_parallel_refuses_unequal_shards(workers):
+    model, x, y = data(20)
+    with pytest.raises(ValueError, match="equal shards"):
+        flops.data_parallel_gradient(model, bp.SoftmaxCrossEntropy(), x, y, workers)
 
 
 def test_gradient_noise_falls_like_one_over_batch_size():

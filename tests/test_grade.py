@@ -1,13 +1,16 @@
 """The grader: full marks for the source, zero ("not attempted") for the fresh release, partial
 marks for half a solution, the instructor's tests whatever the student did to them, and a score
-with a reason (never a crash) for endless loops, dead kernels, warnings and broken files.
+with a reason (never a crash) for endless loops, dead kernels, warnings and broken files; the
+grades folder written afresh. (Cheating submissions: test_grade_cheats.py, test_grade_package.py.)
 
-Real lessons (00_welcome, and 01_chain_rule for partial marks) are graded five times in all;
-the edge cases use a tiny synthetic lesson that runs in about a second.
+Real lessons (00_welcome, and 02_forward_backward for partial marks: lessons whose checks all
+run in the grader's sandbox) are graded five times in all;
+the edge cases use a tiny synthetic lesson.
 """
 import copy
 import csv
 import json
+import shutil
 
 import nbformat
 import pytest
@@ -120,8 +123,8 @@ def toy_grades(toy, tmp_path_factory):
         "missing": ("other.ipynb", None),
     })
     out = tmp_path_factory.mktemp("grades")
-    scores = grade.grade(submissions, out, assignment.load(None, source), timeout=2, report=lambda s: None)
-    return out, scores
+    graded = grade.grade(submissions, out, assignment.load(None, source), timeout=2, report=lambda s: None)
+    return out, graded.scores
 
 
 def test_toy_release_hides_solutions_and_hidden_tests(toy):
@@ -201,24 +204,32 @@ def test_grade_refuses_bad_folders(toy, tmp_path):
         grade.grade(subs, subs / "grades", course)
     with pytest.raises(UsageError, match="positive number of seconds"):
         grade.grade(subs, tmp_path / "out", course, timeout=0)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("an instructor's own file")
+    with pytest.raises(UsageError, match="holds files the grader did not write"):
+        grade.grade(subs, tmp_path / "mine", course, force=True)
 
 
-def test_cli_grade(toy, tmp_path, capsys):
+def test_cli_grade_writes_the_grades_folder_afresh(toy, toy_grades, tmp_path, capsys):
     source, fresh = toy
+    out = tmp_path / "out"
+    shutil.copytree(toy_grades[0], out)                                  # 11 students' grades
     submit(tmp_path / "subs", {"ann": ("90_toy.ipynb", solve(fresh, "ex90_mul", "return a * b"))})
-    code = main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
-                 "--source", str(source), "--timeout", "20"])
-    assert code == 0
-    assert "ann / 90_toy: 2 of 3 points" in capsys.readouterr().out
-    rows, _ = rows_by_student(tmp_path / "out")
-    assert rows["ann", "ex90_mul"]["points"] == "2"
+    args = ["grade", str(tmp_path / "subs"), "--out", str(out), "--source", str(source), "--timeout", "20"]
+    assert main(args) == 2 and "already holds grades; pass --force" in capsys.readouterr().err
+    assert main(args + ["--force", "--jobs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "ann / 90_toy: 2 of 3 points" in printed and "graded 1 student(s), 2 exercise(s), in " in printed
+    assert {p.name for p in (out / "feedback").iterdir()} == {"ann.md"}      # no stale feedback
+    rows, _ = rows_by_student(out)
+    assert rows["ann", "ex90_mul"]["points"] == "2" and set(rows) == {("ann", "ex90_add"), ("ann", "ex90_mul")}
 
 
 # The real lessons -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def real_grades(tmp_path_factory):
-    lessons = ["00_welcome"] + (["01_chain_rule"] if (SOURCE_NOTEBOOKS / "01_chain_rule.ipynb").exists() else [])
+    lessons = ["00_welcome", "02_forward_backward"]
     course = assignment.from_dict({"lessons": {name: {} for name in lessons}})
     rel = tmp_path_factory.mktemp("release")
     release.release(rel, course)
@@ -229,11 +240,10 @@ def real_grades(tmp_path_factory):
     cell_of(tamper, "ex00_sigmoid_test").source = "assert True"
     subs_spec = {("source", n): source[n] for n in lessons}
     subs_spec.update({("fresh", "00_welcome"): fresh["00_welcome"], ("tamper", "00_welcome"): tamper})
-    if "01_chain_rule" in lessons:              # half solved: the first exercise only
-        half = copy.deepcopy(fresh["01_chain_rule"])
-        first = list(course.lessons["01_chain_rule"])[0]
-        cell_of(half, first).source = cell_of(source["01_chain_rule"], first).source
-        subs_spec[("half", "01_chain_rule")] = half
+    half = copy.deepcopy(fresh["02_forward_backward"])       # half solved: the first exercise only
+    first = list(course.lessons["02_forward_backward"])[0]
+    cell_of(half, first).source = cell_of(source["02_forward_backward"], first).source
+    subs_spec[("half", "02_forward_backward")] = half
     for (student, lesson), nb in subs_spec.items():
         (subs / student).mkdir(exist_ok=True)
         nbformat.write(nb, subs / student / f"{lesson}.ipynb")
@@ -262,10 +272,8 @@ def test_real_tampered_test(real_grades):
 
 def test_real_half_solved_gets_partial_marks(real_grades):
     out, course = real_grades
-    if "01_chain_rule" not in course.lessons:
-        pytest.skip("01_chain_rule does not exist yet")
     rows = [r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))
-            if r["student"] == "half" and r["lesson"] == "01_chain_rule"]
+            if r["student"] == "half" and r["lesson"] == "02_forward_backward"]
     got = [float(r["points"]) for r in rows]
     assert got[0] == float(rows[0]["max_points"]) > 0 and sum(got[1:]) == 0
     assert all(r["reason"] == "not attempted" for r in rows[1:])

@@ -380,3 +380,19 @@ def test_assigning_an_array_over_a_parameter_is_refused():
     other = bp.Linear(3, 2, rng=np.random.default_rng(1))
     other.weight = layer.weight                          # sharing a Parameter stays possible
     assert other.weight is layer.weight
+
+
+def test_buffers_are_state_beside_the_parameters():
+    # before: a model's state was parameters() only; BatchNorm's running statistics had no name
+    model = bp.Sequential(bp.Linear(3, 4, rng=np.random.default_rng(0)), bp.BatchNorm1d(4),
+                          bp.Residual(bp.Sequential(bp.BatchNorm1d(4, affine=False))))
+    assert [n for n, _ in model.named_buffers()] == ["1.running_mean", "1.running_var",
+                                                     "2.block.0.running_mean", "2.block.0.running_var"]
+    assert model[1].named_buffers()[0][1] is model[1].running_mean
+    state = model.state_dict()
+    assert list(state) == [n for n, _ in model.named_parameters()] + [n for n, _ in model.named_buffers()]
+    model.forward(RNG.standard_normal((6, 3)))           # training mode: the statistics move
+    assert not np.array_equal(model[1].running_mean, state["1.running_mean"])   # state_dict holds copies
+    model.load_state_dict(state)
+    assert all(np.array_equal(model.state_dict()[k], v) for k, v in state.items())
+    assert bp.Linear(2, 2, rng=np.random.default_rng(0)).named_buffers() == []

@@ -463,31 +463,6 @@ def test_schedule_and_clipping_arguments_are_checked(call, message):
         call(two_group_sgd())
 
 
-# ---- optional: the same numbers from PyTorch ----------------------------------------------
-
-@pytest.mark.parametrize("name, hyper", [
-    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.1)),
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
-    ("Adagrad", dict(lr=0.5, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.4)),
-    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.1)),
-    ("Adam", dict(lr=0.1, weight_decay=0.3)),
-    ("AdamW", dict(lr=0.1, weight_decay=0.3)),
-])
-def test_matches_torch(name, hyper):
-    torch = pytest.importorskip("torch")
-    w = torch.tensor(P0, dtype=torch.float64, requires_grad=True)
-    opt = getattr(torch.optim, name)([w], **hyper)
-    A_t, B_t = torch.tensor(A, dtype=torch.float64), torch.tensor(B, dtype=torch.float64)
-    expected = []
-    for _ in range(STEPS):
-        opt.zero_grad()
-        (0.5 * w @ A_t @ w - B_t @ w).backward()
-        opt.step()
-        expected.append(w.detach().numpy().copy())
-    ours = run({"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adam": Adam, "AdamW": AdamW}[name], **hyper)
-    np.testing.assert_allclose(ours, expected, rtol=1e-10)
-
-
 # ---- the usual slips get a sentence with the cure --------------------------------------------
 
 import bpcourse as bp  # noqa: E402

@@ -197,7 +197,7 @@ def _lesson_with_exercises(n):
         exercises = assignment.exercises_in(json.loads(path.read_text(encoding="utf-8")))
         if len(exercises) >= n:
             return path, list(exercises)
-    pytest.skip(f"no lesson with {n} exercises yet")
+    pytest.fail(f"no lesson has {n} exercises: the test needs one")
 
 
 def test_partial_assignment_and_own_points(tmp_path):
@@ -234,12 +234,7 @@ def test_assignment_files_parse():
     for lesson, path in zip(LESSONS, NOTEBOOKS):
         assert default.lessons[lesson] == assignment.exercises_in(json.loads(path.read_text()))
     example = Path(__file__).resolve().parents[1] / "assignments" / "example-week1.toml"
-    try:
-        week1 = assignment.load(example)
-    except UsageError as err:                   # a lesson still being written by a colleague
-        if "no lesson" in str(err):
-            pytest.skip(str(err))
-        raise
+    week1 = assignment.load(example)
     assert week1.title.startswith("Week 1") and week1.total() > 0
 
 
@@ -296,8 +291,6 @@ def _first_error(path, timeout=120):
 @pytest.mark.parametrize("lesson", ["00_welcome", "01_chain_rule"])
 def test_release_runs_up_to_the_first_stub(lesson, released):
     path = released / f"{lesson}.ipynb"
-    if not path.exists():
-        pytest.skip(f"{lesson} does not exist yet")
     index, cell, error = _first_error(path)
     assert index is not None, "a release with stubs cannot run through"
     assert meta(cell), f"cell {index + 1} failed before any exercise: {error.ename}: {error.evalue}"

@@ -456,3 +456,71 @@ def test_save_and_load_agree_on_the_npz_suffix(tmp_path, monkeypatch):
         bp.load(b, "v")
     with pytest.raises(ValueError, match="got the class Sequential"):
         bp.save(bp.Sequential, "w")
+
+
+# ---- the state is parameters and buffers (BatchNorm's running statistics) --------------------
+
+def bn_mlp(rng, hidden=64):
+    return bp.Sequential(bp.Linear(64, hidden, rng=rng), bp.BatchNorm1d(hidden), bp.ReLU(),
+                         bp.Linear(hidden, 10, rng=rng))
+
+
+def test_early_stopping_restores_the_running_statistics_too():
+    # before: only parameters() were restored, so the model evaluated with the last epoch's statistics
+    rng = np.random.default_rng(2)
+    train, val, _ = DIGITS
+    model = bn_mlp(rng)
+    stopper = bp.EarlyStopping(patience=3)
+    history = bp.fit(model, bp.SoftmaxCrossEntropy(), bp.Adam(model.parameters(), lr=1e-2),
+                     (train[0][:64], train[1][:64]), val, epochs=200, batch_size=16, rng=rng,
+                     progress=False, callbacks=[stopper])
+    assert stopper.stopped_epoch == stopper.best_epoch + 3
+    restored_loss, _ = bp.evaluate(model, bp.SoftmaxCrossEntropy(), *val)
+    assert abs(restored_loss - min(history.val_loss)) < 1e-12 * restored_loss
+    best = stopper.best_state
+    np.testing.assert_array_equal(model[1].running_mean, best["1.running_mean"])
+    np.testing.assert_array_equal(model[1].running_var, best["1.running_var"])
+
+
+def test_save_load_carries_the_running_statistics(tmp_path):
+    # before: the loaded model kept its own running statistics and evaluated as another model
+    rng = np.random.default_rng(0)
+    a, b = bn_mlp(rng), bn_mlp(np.random.default_rng(1))
+    x = DIGITS.train[0]
+    for start in range(0, 256, 32):                      # training-mode passes move the statistics
+        a.forward(x[start:start + 32])
+    path = bp.save(a, tmp_path / "bn.npz")
+    bp.load(b, path)
+    a.eval(), b.eval()
+    np.testing.assert_array_equal(b.forward(x[:50]), a.forward(x[:50]))
+    with np.load(path) as archive:
+        assert set(archive.files) == set(a.state_dict()) >= {"1.running_mean", "1.running_var"}
+
+
+def test_a_checkpoint_without_running_statistics_is_refused_with_the_cure(tmp_path):
+    # the format before buffers: parameters only. A model without buffers still loads it;
+    # a BatchNorm model refuses it, naming what is missing, and stays as it was.
+    plain = mlp(np.random.default_rng(0))
+    np.savez(tmp_path / "plain.npz", **{n: p.data for n, p in plain.named_parameters()})
+    other = bp.load(mlp(np.random.default_rng(1)), tmp_path / "plain.npz")
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(plain.parameters(), other.parameters()))
+    a, b = bn_mlp(np.random.default_rng(0)), bn_mlp(np.random.default_rng(1))
+    np.savez(tmp_path / "old.npz", **{n: p.data for n, p in a.named_parameters()})
+    before = b.state_dict()
+    with pytest.raises(ValueError, match=r"holds the parameters but not the buffers \['1.running_mean', "
+                                         r"'1.running_var'\].*save the trained model again"):
+        bp.load(b, tmp_path / "old.npz")
+    assert all(np.array_equal(v, b.state_dict()[k]) for k, v in before.items())
+
+
+def test_load_state_dict_checks_everything_before_changing_anything():
+    model = bn_mlp(np.random.default_rng(0))
+    before = model.state_dict()
+    bad = dict(before, **{"1.running_var": np.full(64, np.inf)})
+    with pytest.raises(ValueError, match=r"buffer '1.running_var' holds NaN or inf"):
+        model.load_state_dict(bad)
+    with pytest.raises(ValueError, match=r"buffer '1.running_mean' has shape \(3,\), the model expects \(64,\)"):
+        model.load_state_dict(dict(before, **{"1.running_mean": np.zeros(3)}))
+    with pytest.raises(ValueError, match=r"a dict of arrays by name.*got a list of"):
+        model.load_state_dict(list(before.values()))
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())

@@ -132,6 +132,35 @@ def test_pretraining_set_is_every_source_image_shifted_and_lit():
     assert np.allclose(transfer.remove_lighting(x[:len(shifted)]), transfer.remove_lighting(shifted))
 
 
+def test_pretraining_set_without_lightings_is_the_shifted_images_once():
+    x, y = transfer.pretraining_set(lightings=0)
+    shifted, labels = transfer.shifted(*transfer.source_data().train)
+    assert np.array_equal(x, shifted) and np.array_equal(y, labels)
+
+
+def test_lighting_share_measures_the_weight_in_the_three_lighting_directions():
+    coords = np.linspace(-1, 1, 8)
+    row, col = np.meshgrid(coords, coords, indexing="ij")           # independent of the package's basis
+    planes = np.column_stack([np.ones(64), row.ravel(), 2 * row.ravel() - 3 * col.ravel()])
+    assert transfer.lighting_share(planes) == pytest.approx(1.0)    # nothing but lighting
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(64, 40))
+    basis = np.column_stack([np.ones(64), row.ravel(), col.ravel()])
+    blind = w - basis @ np.linalg.lstsq(basis, w, rcond=None)[0]     # every column orthogonal to the planes
+    assert transfer.lighting_share(blind) < 1e-20
+    # a blind layer plus a lighting part: the share is the part's squared norm over the total
+    part = planes[:, :1] @ rng.normal(size=(1, 40))
+    expected = np.sum(part ** 2) / (np.sum(part ** 2) + np.sum(blind ** 2))
+    assert transfer.lighting_share(blind + part) == pytest.approx(expected)
+    assert 0.02 < transfer.lighting_share(rng.normal(size=(64, 2000))) < 0.08     # random: about 3/64
+    # a unit blind to the planes responds identically to any lit version of an image
+    x = transfer.target_data("clean").test[0][:5]
+    lit = transfer.uneven_lighting(x, rng)
+    assert np.allclose(x @ blind, lit @ blind)
+    with pytest.raises(ValueError, match=r"shape \(64, k\)"):
+        transfer.lighting_share(np.ones((8, 8)))
+
+
 def test_shipped_weights_are_package_data_small_and_learn_the_source_task():
     assert transfer.WEIGHTS.parent.parent == Path(transfer.__file__).parent
     assert transfer.WEIGHTS.stat().st_size < 1_000_000

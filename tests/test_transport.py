@@ -45,3 +45,15 @@ def test_decode_never_unpickles():
         decode(buffer.getvalue())
     with pytest.raises(Exception):
         decode(pickle.dumps([1, 2]))
+
+
+def test_decode_refuses_compressed_members():
+    """A few kB that would inflate to 80 MB (a zip bomb) never reach np.load."""
+    import io
+    import json
+    buffer = io.BytesIO()
+    skeleton = np.frombuffer(json.dumps({"array": 0}).encode(), np.uint8)
+    np.savez_compressed(buffer, np.zeros(10**7), skeleton=skeleton)
+    assert len(buffer.getvalue()) < 200_000
+    with pytest.raises(ValueError, match="compressed"):
+        decode(buffer.getvalue())

@@ -64,3 +64,20 @@ def test_challenge_is_met_by_saturation_on_every_batch_and_not_without_it():
     assert "Challenge met" not in e.challenge.value
     e.controls["gamma"].value = 8
     assert "Challenge met" in e.challenge.value and e.step == 12
+
+
+def test_first_layer_gradient_grows_with_gamma_as_review_question_7_says():
+    # lesson 09's Q7: saturating the tanh with a large γ does not shrink ‖dL/dW1‖ — it grows (about as √γ),
+    # at γ = 1, 4 and 16 on every mini-batch the widget offers (the package's backward, which the test
+    # above matches to the widget's numerical gradients)
+    loss_fn = bp.SoftmaxCrossEntropy()
+    for batch in range(1, BATCHES + 1):
+        norms = []
+        for g in (1, 4, 16):
+            values = forward_pass(batch, g)
+            model = by_hand.load_params(by_hand.network(np.random.default_rng(0), hidden=32),
+                                        {k: values[k] for k in by_hand.PARAMETERS})
+            loss_fn.forward(model.forward(values["x"]), values["y"])
+            model.backward(loss_fn.backward())
+            norms.append(np.linalg.norm(model[0].weight.grad))
+        assert norms[0] < norms[1] < norms[2], (batch, norms)

@@ -14,6 +14,7 @@ def quiz():
 
 def test_starts_unanswered_with_the_figure_first(quiz):
     assert quiz.image.value[:4] == b"\x89PNG"
+    assert "bp-fixed-figure" in quiz._dom_classes      # the browser test then asks for new text only
     assert quiz.children[0] is quiz.image
     assert "0 of 5 diagnosed" in quiz.text.value
     assert quiz.view.metrics["correct"] == 0 and "Challenge met" not in quiz.challenge.value

@@ -206,6 +206,27 @@ def test_lr_sweep_pairs_runs_by_seed_and_marks_divergence():
     assert len(rms_row.split()) == 3                 # a blank where RMSprop was not run (0.03)
 
 
+def test_final_scores_on_the_test_set_score_the_same_trained_run():
+    """split="test" trains exactly as for "val" and evaluates that model on the held-out test set."""
+    val_loss, val_acc = O.final_scores("Adam", 0.03, [0, 1], epochs=1)
+    test_loss, test_acc = O.final_scores("Adam", 0.03, [0, 1], epochs=1, split="test")
+    assert val_loss[1] == O.train_digits("Adam", 0.03, 1, seed=1).val_loss[-1]
+    # the test score, computed here independently: retrain seed 1 by hand and evaluate on the test split
+    model = O.digits_model(1)
+    opt = bp.Adam(model.parameters(), lr=0.03)
+    splits = bp.data.digits(seed=0)
+    bp.fit(model, bp.SoftmaxCrossEntropy(), opt, splits.train, val=splits.val, epochs=1,
+           rng=np.random.default_rng(1), progress=False)
+    want_loss, want_acc = bp.evaluate(model, bp.SoftmaxCrossEntropy(), *splits.test)
+    assert test_loss[1] == pytest.approx(want_loss, rel=1e-12) and test_acc[1] == pytest.approx(want_acc)
+    assert not np.allclose(test_loss, val_loss)                 # another data set, other numbers
+    assert 0 < test_acc.min() and test_acc.max() <= 1
+    diverged_loss, diverged_acc = O.final_scores("RMSprop", 3.0, [0], epochs=1, split="test")
+    assert np.isinf(diverged_loss).all() and np.isnan(diverged_acc).all()
+    with pytest.raises(ValueError, match="'val' or 'test'"):
+        O.final_scores("Adam", 0.03, [0], split="train")
+
+
 def test_plot_sweep_draws_one_curve_per_optimizer():
     sweep = O.lr_sweep({"SGD": [0.01, 0.1], "Adam": [0.01, 0.1]}, seeds=[0], epochs=1)
     ax = O.plot_sweep(sweep)

@@ -3,8 +3,8 @@
     python tools/build_pretrained.py          # about 10 s of CPU; deterministic (seeded, one BLAS thread)
 
 The model is ``bpcourse.transfer.pretrain()``: the lesson's MLP (64 → 128 → 128 → 5) trained with
-Adam for 10 epochs on every training image of the digits 0–4, shifted by one pixel in each
-direction and under 4 random lightings (19 440 images). The lesson never trains it at run time
+Adam for 10 epochs on every training image of the digits 0–4 and its 8 one-pixel shifts, each under 4
+random lightings drawn like those of the lesson's lit target (19 440 images). The lesson never trains it at run time
 (nothing may be downloaded or take long there); tests/test_transfer.py checks that this script
 rebuilds the shipped file.
 """

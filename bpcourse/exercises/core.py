@@ -57,6 +57,10 @@ class StudentRaised(Exception):
         self.type_name, self.message, self.line = type_name, message, line
 
 
+class RunnerError(Exception):
+    """The runner itself failed (not the student's code): the check stops without a verdict."""
+
+
 _runner = None                                   # None: student code runs right here
 _students = ()                                   # the objects a running check received from the student
 
@@ -64,8 +68,10 @@ _students = ()                                   # the objects a running check r
 @contextlib.contextmanager
 def runner(run):
     """Run student code through ``run(fn, args)`` instead of calling it here: the grader's sandbox
-    (a separate process) does this. ``run`` returns the result as plain data (see ``transport``)
-    or raises ``StudentRaised``; ``students()`` tells it which objects are the student's."""
+    (a separate process) does this. ``run`` returns the result as plain data (see ``transport``),
+    or raises ``StudentRaised`` (the student's code raised), ``Wrong`` (a verdict of its own, e.g.
+    a result that is not plain data) or ``RunnerError`` (the runner failed: no verdict);
+    ``students()`` tells it which objects are the student's."""
     global _runner
     previous, _runner = _runner, run
     try:
@@ -161,6 +167,8 @@ def _run(title, body, args, kwargs):
     try:
         with np.errstate(all="ignore"):
             return Verdict(title, "right", body(*args, **kwargs))
+    except RunnerError:
+        raise
     except NotAttempted:
         return Verdict(title, "not attempted",
                        "not attempted yet. Replace `raise NotImplementedError` with your code, "
@@ -196,15 +204,20 @@ def call(fn, *args, what="your function"):
         if err.type_name == "NotImplementedError":
             raise NotAttempted() from None
         raise Wrong(f"{what} raised {err.type_name}: {err.message}{err.line}") from None
+    except (Wrong, RunnerError):
+        raise
     except Exception as err:
         raise Wrong(f"{what} raised {type(err).__name__}: {err}{_student_line(err)}") from None
 
 
+NOISE = 1e-7     # below this, a relative error's digits are rounding noise that differs between CPUs
+
+
 def bound(error):
-    """An error as the next power of ten above it ("< 1e-9"), so messages do not
-    change with the last bits of floating point on another CPU."""
-    if error <= 0:
-        return "0"
+    """An error as the next power of ten above it ("< 1e-5"), and all rounding noise as
+    "< 1e-7", so that a message reads the same on every CPU."""
+    if error < NOISE:
+        return "< 1e-7"
     return f"< 1e{int(np.floor(np.log10(error))) + 1}"
 
 

@@ -11,12 +11,6 @@ from ..gradcheck import numerical_gradient
 LESSON = "00_welcome"
 
 
-def _error_text(error):
-    """A passing error as a fixed bound when it is far below the tolerance, so that the message
-    reads the same on every CPU; else as its power of ten."""
-    return "< 1e-8" if error < 1e-8 else bound(error)
-
-
 # ---- 1. the sigmoid and its derivative -----------------------------------------------------
 
 def _sigmoid_cases():
@@ -58,7 +52,7 @@ def check_sigmoid(sigmoid, sigmoid_grad):
              "the chain rule gives e^(−x) / (1 + e^(−x))²: the denominator is squared."),
         ]))
     return (f"sigmoid matches 1/(1+e^-x) and sigmoid_grad matches numerical gradients "
-            f"on {len(cases)} arrays (max rel. error {_error_text(worst)}).")
+            f"on {len(cases)} arrays (max rel. error {bound(worst)}).")
 
 
 # ---- 2. gradient descent -------------------------------------------------------------------
@@ -132,4 +126,4 @@ def check_gradient_descent(gradient_descent):
                  "your list lags one step behind: is x0 in it twice, or is a step missing?"),
             ]))
     return (f"gradient_descent follows x ← x − lr·∇f(x) on {len(_descent_cases())} bowls, including one "
-            f"where the step is too large and descent diverges (max rel. error {_error_text(worst)}).")
+            f"where the step is too large and descent diverges (max rel. error {bound(worst)}).")

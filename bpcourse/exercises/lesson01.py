@@ -21,12 +21,6 @@ from ..scalar import Value
 LESSON = "01_chain_rule"
 
 
-def _error_text(error):
-    """A passing error as a fixed bound when it is far below the tolerance, so that the message
-    reads the same on every CPU; else as its power of ten."""
-    return "< 1e-8" if error < 1e-8 else bound(error)
-
-
 def _numeric(f, x):
     """df/dx at the float x by centred differences."""
     return float(numerical_gradient(lambda v: f(float(v[0])), np.array([float(x)]))[0])
@@ -133,7 +127,7 @@ def check_value_sin(value_sin):
             ]))
     return (f"value_sin computes sin and its backward matches centred differences in "
             f"{len(points) * len(SIN_GRAPHS)} graphs, including v used twice and sin(sin(v)) "
-            f"(max rel. error {_error_text(worst)}).")
+            f"(max rel. error {bound(worst)}).")
 
 
 # ---- 3. the gradient of a small expression, by hand ----------------------------------------
@@ -241,7 +235,7 @@ def check_normalize_vjp(normalize_vjp):
                     "scaling x does not move y = x/‖x‖, so a gradient pointing along y cannot reach x: "
                     "your formula should give 0 there. Check the term that comes through ‖x‖.")
     return (f"normalize_vjp agrees with g J, J built column by column from centred differences, "
-            f"for n = 2, 5 and 40 (max rel. error {_error_text(worst)}), and gives 0 for a gradient along y.")
+            f"for n = 2, 5 and 40 (max rel. error {bound(worst)}), and gives 0 for a gradient along y.")
 
 
 # ---- 5. an MLP made of Values ----------------------------------------------------------------
@@ -407,7 +401,7 @@ def check_value_mlp(Neuron, Layer, MLP):
         worst = max(worst, _verify_model(classes[name], name, args, sizes, last_linear, int(seed), X, T))
     return (f"Neuron(3), Layer(3, 2), MLP([2, 3, 1]) and MLP([1, 4, 4, 2]): the outputs agree with a "
             f"numpy network built from your parameters, and the gradients from backward() agree with "
-            f"centred differences (max rel. error {_error_text(worst)}).")
+            f"centred differences (max rel. error {bound(worst)}).")
 
 
 # ---- 6. the training loop ------------------------------------------------------------------
@@ -545,5 +539,5 @@ def check_train_mlp(train, MLP):
         raise Wrong(f"training MLP({sizes}) did not lower the loss ({losses[0]:.4g} → {losses[-1]:.4g}).")
     return (f"train matches gradient descent replayed in numpy, from your initial parameters with "
             f"centred-difference gradients, on a quadratic model and on your MLP({sizes}) "
-            f"(rel. error {_error_text(max(err, err_p))}); your MLP's loss fell from {losses[0]:.3g} to "
+            f"(rel. error {bound(max(err, err_p))}); your MLP's loss fell from {losses[0]:.3g} to "
             f"{losses[-1]:.3g} in 10 steps.")

@@ -292,15 +292,14 @@ def check_which_vanish(which_vanish):
     seed = int(case_rng(5005).integers(2 ** 31))          # the networks' weights: a random case
     ratios = {k: measure_config(kw, seed) for k, (_, kw) in VANISH_CONFIGS.items()}
     truth = {k for k, r in ratios.items() if r < VANISH_THRESHOLD}
-    if chosen != truth:
-        lines = []
-        for k in sorted(chosen ^ truth):
-            desc, kw = VANISH_CONFIGS[k]
-            said = "vanishes" if k in chosen else "does not vanish"
-            lines.append(f"{k} ({desc}): you said it {said}, but its first/last gradient ratio measures "
-                         f"{ratios[k]:.1e}.")
-        k = sorted(chosen ^ truth)[0]
-        raise Wrong(" ".join(lines), f"{k}: {WHY[k]}.")
+    if chosen != truth:                          # name the first disagreement only: the rest stays to think about
+        wrong = sorted(chosen ^ truth)
+        k = wrong[0]
+        said = "vanishes" if k in chosen else "does not vanish"
+        more = (f" {len(wrong) - 1} more letter{'s' if len(wrong) > 2 else ''} of your answer "
+                f"{'are' if len(wrong) > 2 else 'is'} wrong too.") if len(wrong) > 1 else ""
+        raise Wrong(f"{k} ({VANISH_CONFIGS[k][0]}): you said it {said}, but its first/last gradient ratio "
+                    f"measures {ratios[k]:.1e}.{more}", f"{k}: {WHY[k]}.")
     return (f"right: measured on 64-unit networks and a batch of digits, exactly {', '.join(sorted(truth))} "
             f"have a first-layer gradient < 1/100 of the last layer's ("
             + ", ".join(f"{k}: {r:.0e}" for k, r in ratios.items()) + ").")

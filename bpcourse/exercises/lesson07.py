@@ -72,7 +72,7 @@ def check_linear_flops(linear_flops_fn):
             (lambda g, e: g == 4 * mm + m, "db sums over the batch: N·M additions, not M."),
         ])
     return (f"forward and backward FLOPs equal the count of every scalar operation, one by one, on "
-            f"{len(cases)} layer sizes (forward 2·N·D·M + N·M, backward 4·N·D·M + N·M).")
+            f"{len(cases)} layer sizes: the backward pass costs about twice the forward.")
 
 
 # -- 2. the memory of a training step -----------------------------------------------------------

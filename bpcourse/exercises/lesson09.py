@@ -134,12 +134,6 @@ def _first(a, k=4):
     return f"[{shown}{', …' if flat.size > k else ''}]"
 
 
-def _stable(worst):
-    """The worst relative error as a bound that rounding on another CPU does not move: below 1e-8
-    the digits are rounding noise (they differ by 2× between CPUs), so all of it reads "< 1e-7"."""
-    return bound(max(worst, 1e-8))
-
-
 def _listed(names):
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -216,7 +210,7 @@ def check_head_backward(head_backward):
     worst = _stage(head_backward, "head_backward(dlogits, c)", HEAD,
                    lambda v: (by_hand.numerical_gradient("logits", v), _shown(v)), seed=901)
     return (f"dh, dW2, db2 and dhpreact agree with numerical gradients on 3 random networks "
-            f"(max rel. error {_stable(worst)}).")
+            f"(max rel. error {bound(worst)}).")
 
 
 @exercise("ex09_loss_backward", LESSON, "backward through softmax cross-entropy, step by step", hints=[
@@ -233,7 +227,7 @@ def check_loss_backward(loss_backward):
     """loss_backward(c) -> {"dlogprobs", …, "dlogits"}, against numerical gradients."""
     worst = _stage(loss_backward, "loss_backward(c)", LOSS, lambda v: (_shown(v),), seed=902)
     return (f"all 8 gradients from dlogprobs to dlogits agree with numerical gradients on 3 random "
-            f"networks (max rel. error {_stable(worst)}).")
+            f"networks (max rel. error {bound(worst)}).")
 
 
 @exercise("ex09_batchnorm_backward_steps", LESSON, "backward through batch norm, step by step", hints=[
@@ -249,7 +243,7 @@ def check_batchnorm_backward_steps(batchnorm_backward_steps):
     worst = _stage(batchnorm_backward_steps, "batchnorm_backward_steps(dhpreact, c)", BATCHNORM,
                    lambda v: (by_hand.numerical_gradient("hpreact", v), _shown(v)), seed=903)
     return (f"all 9 gradients from dgamma to dhprebn agree with numerical gradients on 3 random "
-            f"networks (max rel. error {_stable(worst)}).")
+            f"networks (max rel. error {bound(worst)}).")
 
 
 @exercise("ex09_backward_by_hand", LESSON, "the whole backward pass, by hand", hints=[
@@ -270,7 +264,7 @@ def check_backward_by_hand(backward_by_hand):
         case = _describe(values) + (" (a mini-batch of digits)" if kind == "digits" else "")
         worst = max(worst, _compare(got, values, by_hand.BACKWARD, numeric, "backward_by_hand(c)", case))
     return (f"all 23 gradients agree with numerical gradients on 2 random networks and a mini-batch of "
-            f"32 digits through the lesson's network (max rel. error {_stable(worst)}).")
+            f"32 digits through the lesson's network (max rel. error {bound(worst)}).")
 
 
 # -- the training loop ------------------------------------------------------------------------

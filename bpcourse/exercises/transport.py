@@ -11,6 +11,7 @@ tuples, lists and dicts (str keys) of these.
 """
 import io
 import json
+import zipfile
 
 import numpy as np
 
@@ -57,7 +58,15 @@ def encode(value):
 
 
 def decode(data):
-    """The value ``encode`` wrote; raises ValueError for anything else."""
+    """The value ``encode`` wrote; raises ValueError for anything else. Safe on bytes from an
+    adversary: no unpickling, and only uncompressed members (no zip bomb), so what it builds is
+    never larger than ``data``."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"not encoded data ({err}).") from None
+    if any(m.compress_type != zipfile.ZIP_STORED or m.file_size > len(data) for m in members):
+        raise ValueError("compressed members: not what encode writes.")
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         files = dict(npz)
     arrays = [files[f"arr_{i}"] for i in range(len(files) - 1)]

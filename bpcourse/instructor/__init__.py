@@ -7,10 +7,15 @@
 
 One idea per module: ``student_form`` (the student version of a notebook, standard library
 only), ``assignment`` (which exercises count, for how many points), ``release`` (the student
-version of an assignment), ``grade`` (run submissions against the instructor's tests),
-``workspace`` (a student's copies, never overwritten). ``release`` and ``grade`` work from
-the source notebooks of a repository checkout; ``workspace`` and ``reset`` also from the
-lessons shipped in the wheel. Only ``grade`` needs nbgrader.
+version of an assignment), ``workspace`` (a student's copies, never overwritten), and for
+grading: ``grade`` (run submissions against the instructor's tests, students in parallel),
+``kernel`` (a notebook in a confined kernel), ``sandbox`` and ``sandbox_server`` (the
+student's functions in a confined process, plain data back), ``trusted_tests`` (the test
+cells, run where no student code runs), ``confine`` (limits, an unprivileged user, files out
+of view), ``pristine`` (the package as it was when grading started), ``gradebook``
+(grades.csv and feedback). ``release`` and ``grade`` work from the source notebooks of a
+repository checkout; ``workspace`` and ``reset`` also from the lessons shipped in the wheel.
+Only ``grade`` needs nbgrader.
 """
 from ..paths import REPO, SOURCE_NOTEBOOKS
 

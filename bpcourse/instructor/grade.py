@@ -1,60 +1,55 @@
 """Grade submitted notebooks against the instructor's tests, as ``nbgrader autograde`` does,
-without its database.
+without its database, and so that a grade means what it says.
 
 Submissions follow nbgrader's layout, one folder per student:
 ``SUBMISSIONS/<student>/<lesson>.ipynb`` (a notebook one level deeper, as in
 nbgrader's ``submitted/<student>/<assignment>/``, is found too).
 
-For each student and assigned lesson:
+The student's code never runs in a process that decides a score:
 
-1. Every graded or locked non-solution cell (the tests) is restored from the
-   source notebook by its ``grade_id``, hidden tests included, so a student
-   cannot weaken or delete a test. A test cell the student deleted is
-   re-inserted after the nearest cell that precedes it in the source; the
-   feedback says so.
-2. ``ClearOutput`` (nbgrader's), then the notebook runs with nbclient in a
-   temporary copy of the student's folder (``allow_errors``, kernel
-   ``python3``, a per-cell timeout after which the kernel is interrupted; a
-   kernel that ignores the interrupt is killed a few seconds later, and the
-   cells after it score 0).
-3. Each test cell is scored with ``nbgrader.utils.determine_grade`` (an error
-   or any stderr output scores 0), but only if it really ran.
+1. **The tests are the instructor's.** Every graded or locked non-solution cell is restored from
+   the source notebook by its ``grade_id``, hidden tests included; a deleted test cell is
+   re-inserted where it belongs, and the feedback says so.
+2. **The notebook runs** (``kernel.py``) with nbclient in a fresh kernel, confined
+   (``confine.py``: a scrubbed environment, limits, an unprivileged user when grading as root,
+   no network, the source notebooks, submissions and grades out of view), in a temporary copy of
+   the student's folder, importing bpcourse from a fresh copy of the package taken when grading
+   started (``pristine.py``), with a per-cell timeout. This gives the cells' replies.
+3. **The tests run here** (``trusted_tests.py``), in a worker that never runs student code,
+   calling the student's functions in a sandbox (``sandbox.py``: another confined process that
+   holds the student's solution cells and sends back plain data only), once on the public
+   cases and once on instructor-only cases drawn from a secret of this run.
+4. **A test cell scores** its points only if the kernel replied "ok" without an error or any
+   stderr output (nbgrader's rule) AND both runs of step 3 were right.
 
-A missing notebook, invalid JSON, a crash, a dead kernel or a timeout gives
-0 points and a reason, never a crash of the grader. The result is
-``OUT/grades.csv`` (``student,lesson,exercise,points,max_points,reason``) and
-``OUT/feedback/<student>.md`` with each check's verdict.
-
-As with nbgrader, the student's code runs in the kernel before the tests, with
-the grader's rights: it could tamper with the checks themselves. Grade
-untrusted submissions in a container, and look at surprising full marks.
+After each notebook, the installed package is compared with the copy taken at the start; a
+change is reported loudly, naming the student. Students are graded in parallel (``jobs``
+workers, one confined uid each). A missing, unreadable, crashing or endless notebook scores 0
+with its reason, never a crash of the grader. The result (``gradebook.py``) is
+``OUT/grades.csv`` (``student,lesson,exercise,points,max_points,reason``),
+``OUT/feedback/<student>.md`` and ``OUT/grading-secret.txt``.
 """
 import copy
-import csv
-import json
-import logging
 import math
+import multiprocessing
 import os
+import pkgutil
+import secrets
 import shutil
-import signal
-import subprocess
+import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from . import UsageError
+from . import UsageError, gradebook
 from .assignment import exercise_of, nbgrader_meta
+from .confine import Confinement, claim_uid, environment, python_paths
+from .pristine import Snapshot, Tampered
 from .release import assigned_source, copy_data
-
-VERDICT_MARKS = {"✓": "right", "✗": "wrong", "…": "not attempted"}
-_quiet = logging.getLogger("bpcourse.grade.nbclient")
-_quiet.addHandler(logging.NullHandler())
-_quiet.propagate = False
-
+from .trusted_tests import uses_package
 
 @dataclass
 class Score:
@@ -128,109 +123,57 @@ def _anchor(nb, before):
     return 0
 
 
-def execute(nb, workdir, timeout):
-    """Run every code cell in a fresh kernel in ``workdir``. Returns {cell index: problem}
-    for cells that timed out, and a sentence if the kernel died (else None)."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=True, record_timing=False, log=_quiet,
-                            resources={"metadata": {"path": str(workdir)}})
-    env = dict(os.environ, BPCOURSE_PROGRESS=str(Path(workdir) / ".grading-progress.jsonl"),
-               MPLBACKEND="Agg")
-    problems, died, count = {}, None, 0
-    quiet = subprocess.DEVNULL                   # the kernel's own log lines are not the student's
-    with client.setup_kernel(env=env, cwd=str(workdir), stdout=quiet, stderr=quiet):
-        pid = getattr(client.km.provisioner, "pid", None)
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
-            count += 1
-            start = time.monotonic()
-            grace = max(3.0, min(timeout, 10.0))                        # after the interrupt
-            watchdog = threading.Timer(timeout + grace, _kill, args=(pid,))
-            watchdog.start()
-            try:
-                client.execute_cell(cell, index, execution_count=count)
-            except DeadKernelError:
-                died = (f"the kernel died in cell {index + 1} (the interrupt after the {timeout} s "
-                        f"timeout was ignored, or the code exited or ran out of memory)")
-                break
-            finally:
-                watchdog.cancel()
-            if time.monotonic() - start >= timeout:
-                problems[index] = f"cell {index + 1} timed out after {timeout} s (an endless loop?)"
-    return problems, died
 
 
-def _kill(pid):
-    if pid:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+# One notebook ------------------------------------------------------------------------------------
+
+@dataclass
+class Job:
+    """The folders of one notebook's grading, removed afterwards: ``package`` (a fresh copy of
+    bpcourse, read-only to student code when grading as root), and for the kernel and the
+    sandbox each a working copy of the student's folder and a home, owned by the job's uid."""
+
+    root: Path
+    package: Path
+    work: Path
+    home: Path
+    sandbox_work: Path
+    sandbox_home: Path
+
+    @classmethod
+    def create(cls, parent, snapshot, student_dir, data_source, confinement):
+        root = Path(tempfile.mkdtemp(prefix="job-", dir=parent))
+        os.chmod(root, 0o711)
+        job = cls(root, snapshot.copy_to(root / "pkg"), root / "work", root / "home",
+                  root / "sandbox-work", root / "sandbox-home")
+        for work in (job.work, job.sandbox_work):
+            shutil.copytree(student_dir, work, symlinks=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            if data_source is not None:
+                copy_data(data_source, work)
+        for home in (job.home, job.sandbox_home):
+            home.mkdir()
+        for own in (job.work, job.home, job.sandbox_work, job.sandbox_home):
+            confinement.give(own)
+            os.chmod(own, 0o700)
+        return job
+
+    def remove(self):
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _text(cell, stream="stdout"):
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == stream)
+def grade_notebook(student, lesson, path, settings, confinement):
+    """[Score] of one student's notebook for one lesson; never raises (but for a tampered
+    pristine copy, which stops the grading)."""
+    from nbgrader.preprocessors import ClearOutput
+    from .kernel import execute
 
-
-def _error(cell):
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "error":
-            return o.get("ename", "Error"), o.get("evalue", "")
-    return None
-
-
-def _verdict(text):
-    """(status, first line) of the check's printed verdict in a test cell's stdout, or None."""
-    for line in text.splitlines():
-        for mark, status in VERDICT_MARKS.items():
-            if line.startswith(mark + " "):
-                return status, line[2:].strip()
-    return None
-
-
-def judge(cell, problem=None):
-    """(points, max_points, reason, verdict text) of one executed test cell."""
-    from nbgrader.utils import determine_grade
-
-    max_points = float(nbgrader_meta(cell).get("points", 0))
-    if cell.get("execution_count") is None:
-        return 0.0, max_points, "not run", ""
-    points, max_points = determine_grade(cell)
-    points = float(points or 0)
-    stdout, stderr, error = _text(cell), _text(cell, "stderr"), _error(cell)
-    verdict = _verdict(stdout)
-    if problem:
-        reason = problem
-    elif points >= max_points:
-        reason = "passed"
-    elif verdict and verdict[0] == "not attempted":
-        reason = "not attempted"
-    elif verdict and verdict[0] == "wrong":
-        reason = "wrong: " + verdict[1].split(":", 1)[-1].strip()
-    elif error and error[0] == "ModuleNotFoundError" and "bpcourse" in error[1]:
-        reason = "bpcourse is not installed in the grading kernel: install it, then grade again"
-    elif error:
-        reason = f"{error[0]}: {error[1]}".strip().rstrip(":")
-    elif stderr.strip():
-        reason = "the test wrote to stderr (a warning counts as a failure): " + stderr.strip().splitlines()[0]
-    else:
-        reason = "partial credit" if points else "failed"
-    return points, max_points, reason[:300], stdout.strip()
-
-
-def grade_notebook(student, lesson, path, source_nb, assigned, timeout, data_source=None):
-    """[Score] of one student's notebook for one lesson; never raises."""
+    source_nb, assigned = settings.sources[lesson], settings.lessons[lesson]
     instructor = assigned_source(source_nb, assigned)
     tests = {}
-    ids = list(assigned)
     for cell in instructor.cells:
         if protected(cell) and nbgrader_meta(cell).get("grade"):
-            tests.setdefault(exercise_of(nbgrader_meta(cell)["grade_id"], ids), []).append(cell)
+            tests.setdefault(exercise_of(nbgrader_meta(cell)["grade_id"], list(assigned)), []).append(cell)
 
     def all_zero(reason):
         return [Score(student, lesson, ex, 0.0, float(pts), reason) for ex, pts in assigned.items()]
@@ -243,45 +186,214 @@ def grade_notebook(student, lesson, path, source_nb, assigned, timeout, data_sou
             raise ValueError("it has no cells")
     except Exception as err:                     # invalid JSON, not a notebook, unreadable file
         return all_zero(f"the notebook could not be read ({type(err).__name__}: {str(err)[:120]})")
+    job = None
     try:
         nb, notes = restore_tests(student_nb, instructor)
-        from nbgrader.preprocessors import ClearOutput
         nb, _ = ClearOutput().preprocess(nb, {})
-        with tempfile.TemporaryDirectory(prefix="bpcourse-grade-") as tmp:
-            workdir = Path(tmp) / "work"
-            shutil.copytree(Path(path).parent, workdir, symlinks=True,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-            if data_source is not None:
-                copy_data(data_source, workdir)
-            problems, died = execute(nb, workdir, timeout)
+        job = Job.create(settings.jobs_dir, settings.snapshot, Path(path).parent, settings.data_source,
+                         confinement)
+        executed = copy.deepcopy(nb)
+        run = execute(executed, job, confinement, settings.timeout)
+        confinement.kill_leftovers()
+        test_cells = [(nbgrader_meta(c)["grade_id"], c.source) for cells in tests.values() for c in cells]
+        checked, built = check_in_sandbox(nb, source_nb, test_cells, job, confinement, settings)
+    except Tampered:
+        raise
     except Exception as err:                     # a kernel that does not start, a broken notebook
         return all_zero(f"grading failed ({type(err).__name__}: {str(err)[:160]})")
+    finally:
+        confinement.kill_leftovers()
+        if job is not None:
+            job.remove()
+    solutions = {nbgrader_meta(c).get("grade_id"): c.source for c in source_nb.cells
+                 if nbgrader_meta(c).get("solution")}
     scores = []
     for ex, pts in assigned.items():
-        cells = tests.get(ex, [])
         got, details, reasons = 0.0, [], []
-        own_problems = [p for i, p in problems.items()
-                        if nbgrader_meta(nb.cells[i]).get("grade_id") == ex]
-        for source_cell in cells:
+        for source_cell in tests.get(ex, []):
             gid = nbgrader_meta(source_cell)["grade_id"]
-            index = _find(nb, gid)
-            cell = nb.cells[index]
-            points, _, reason, text = judge(cell, problems.get(index))
-            if cell.get("execution_count") is None and died:
-                reason = f"not run: {died}"
-            if reason != "passed" and own_problems:
-                reason = f"{own_problems[0]}; {reason}"
+            public, hidden, used = checked[gid]
+            index = _find(executed, gid)
+            points, reason = judge(index, executed.cells[index], run, public, hidden)
             got += points
-            reasons.append(reason)
-            details += [text] if text else []
+            details += [public.text] if public.text else []
+            if public.right and not hidden.right:
+                details.append("On the instructor's own cases:\n" + (hidden.text or hidden.reason))
             if gid in notes:
                 details.append(notes[gid] + ".")
-                reasons[-1] = f"{reason} ({notes[gid]})"
-        if not cells:
+                reason = f"{reason} ({notes[gid]})"
+            if used and not uses_package(solutions.get(ex, "")):
+                names = ", ".join(u.removeprefix("bpcourse.") for u in used[:3])
+                reason += f" (note: this code calls the package's own {names})"
+            reasons.append(reason)
+        if not tests.get(ex):
             reasons.append("no test cell for this exercise in the source notebook")
-        reason = "; ".join(dict.fromkeys(reasons))
-        scores.append(Score(student, lesson, ex, round(got, 6), float(pts), reason, details))
+        if got < pts and built:
+            details += [f"Run alone in the grader's sandbox, {label[1:-1]} of your notebook: {note}"
+                        for label, note in built.items()]
+        scores.append(Score(student, lesson, ex, round(got, 6), float(pts),
+                            "; ".join(dict.fromkeys(reasons)), details))
     return scores
+
+
+def check_in_sandbox(nb, source_nb, test_cells, job, confinement, settings):
+    """({grade_id: (public Outcome, hidden Outcome, [package functions the code called])},
+    {cell label: what went wrong building the student's namespace})."""
+    from ..exercises import core
+    from .sandbox import Sandbox, SandboxFailed, student_cells
+    from .trusted_tests import Outcome, namespace_for, run_test
+
+    checked = {}
+    with Sandbox(confinement, job, settings.timeout) as box:
+        try:
+            built = box.build(student_cells(nb, source_nb))
+        except SandboxFailed as err:
+            failed = Outcome(False, f"grading failed: {err}")
+            return {gid: (failed, failed, []) for gid, _ in test_cells}, {}
+        for gid, source in test_cells:
+            box.used = set()
+            label = f"<{gid}>"
+            try:
+                namespace = namespace_for(source, box)
+                public = run_test(source, label, namespace, box)
+                hidden = run_test(source, label, namespace, box, settings.secret)
+            except core.RunnerError as err:
+                public = hidden = Outcome(False, f"grading failed: {err}")
+            except core.Wrong as err:            # the sandbox stopped before the names were found
+                public = hidden = Outcome(False, f"wrong: {err.message}")
+            checked[gid] = (public, hidden, sorted(box.used))
+    return checked, built
+
+
+def judge(index, cell, run, public, hidden):
+    """(points, reason) of one test cell: ``cell`` as the kernel ran it (``run``: its replies),
+    ``public``/``hidden``: the Outcomes of the trusted runs."""
+    max_points = float(nbgrader_meta(cell).get("points", 0))
+    reply, problem = run.replies.get(index), run.problems.get(index)
+    ran = reply is not None or cell.get("execution_count") is not None
+    error, stderr = _error(cell), _text(cell, "stderr").strip()
+    kernel_ok = ran and reply == "ok" and not error and not stderr and not problem
+    if kernel_ok and public.right and hidden.right:
+        return max_points, "passed"
+    silent_error = ran and reply not in (None, "ok") and not error
+    if problem:
+        reason = problem
+    elif not ran:
+        reason = f"not run: {run.died}" if run.died else "not run"
+    elif not public.right:
+        reason = public.reason
+    elif not hidden.right:
+        reason = "right on the public cases, not on the instructor's own: " + hidden.reason
+    elif error:
+        reason = f"the test cell failed in your notebook ({error[0]}: {error[1]})".replace(": )", ")")
+    elif silent_error:
+        reason = "the test cell failed in your notebook"
+    else:
+        reason = "the test wrote to stderr (a warning counts as a failure): " + stderr.splitlines()[0]
+    if silent_error:
+        reason += f" (the kernel replied {reply!r} with no error shown: an exception hook?)"
+    return 0.0, reason[:400]
+
+
+def _text(cell, stream="stdout"):
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == stream)
+
+
+def _error(cell):
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "error":
+            return o.get("ename", "Error"), str(o.get("evalue", ""))[:200]
+    return None
+
+
+# Workers: trusted processes, one grading job each ----------------------------------------------
+
+@dataclass
+class Settings:
+    """What every worker needs, handed over when it starts (never in an environment variable
+    or a file student code could read: ``secret`` is there)."""
+
+    sources: dict
+    lessons: dict
+    data_source: Path
+    timeout: int
+    secret: int
+    snapshot: Snapshot
+    jobs_dir: Path
+    hide: list
+
+
+@dataclass
+class Result:
+    index: int
+    scores: list
+    seconds: float
+    tampered: str = None
+
+
+WORKER_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME"}
+_worker = None                   # in a worker: (settings, confinement, why it cannot grade or None)
+
+
+def _start_worker(settings, uids, barrier):
+    """Import all of bpcourse from the pristine copy before any student code runs anywhere."""
+    global _worker
+    problem = None
+    try:
+        import bpcourse
+        os.environ["BPCOURSE_PROGRESS"] = os.devnull        # the checks' progress log: nowhere
+        _dumpable(False)
+        if Path(bpcourse.__file__).resolve().parent != (settings.snapshot.root / "bpcourse").resolve():
+            problem = f"the worker imported bpcourse from {bpcourse.__file__}, not the pristine copy"
+        for module in pkgutil.walk_packages(bpcourse.__path__, "bpcourse."):
+            if not module.name.endswith("__main__"):
+                __import__(module.name)
+    except Exception as err:                     # (a worker that raises here is restarted forever)
+        problem = f"the worker could not start ({type(err).__name__}: {err})"
+    try:
+        uid = uids.get(timeout=60)
+    except Exception:                            # a worker started again after one died
+        uid, problem = None, "no confined user left for this worker"
+    _worker = (settings, Confinement(uid, python_paths(), settings.hide), problem)
+    try:
+        barrier.wait(timeout=600)
+    except Exception:
+        pass
+
+
+def _grade_task(task):
+    index, student, lesson, path = task
+    settings, confinement, problem = _worker
+    start = time.perf_counter()
+    tampered = None
+    try:
+        if problem:
+            raise RuntimeError(problem)
+        scores = grade_notebook(student, lesson, path, settings, confinement)
+    except Exception as err:
+        tampered = str(err) if isinstance(err, Tampered) else None
+        scores = [Score(student, lesson, ex, 0.0, float(p), f"not graded: {err}")
+                  for ex, p in settings.lessons[lesson].items()]
+    return Result(index, scores, time.perf_counter() - start, tampered)
+
+
+def _dumpable(flag):
+    """Whether processes of the same user may read this one's memory and environment (Linux:
+    off while grading, so student code running as the grader's own user cannot)."""
+    if sys.platform == "linux":
+        import ctypes
+        ctypes.CDLL(None).prctl(4, int(flag), 0, 0, 0)      # PR_SET_DUMPABLE = 4
+
+
+# A class -----------------------------------------------------------------------------------------
+
+@dataclass
+class Graded:
+    scores: list
+    alerts: list
+    seconds: float
+    jobs: int
 
 
 def find_submission(student_dir, lesson):
@@ -304,69 +416,158 @@ def students_in(submissions):
     return students
 
 
-def grade(submissions, out, assignment, timeout=60, report=print):
-    """Grade every student folder in ``submissions``; write OUT/grades.csv and OUT/feedback/."""
+def default_jobs():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def grade(submissions, out, assignment, timeout=60, report=print, jobs=None, seed=None, force=False):
+    """Grade every student folder in ``submissions`` with ``jobs`` workers (default: every core);
+    write OUT/grades.csv, OUT/feedback/ and OUT/grading-secret.txt. ``seed`` repeats the
+    instructor-only cases of an earlier run (its grading-secret.txt). Returns a Graded."""
+    start = time.perf_counter()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     if out == submissions or submissions in out.parents:
         raise UsageError("write the grades outside the submissions folder (--out), so they are "
                          "not taken for a student's folder.")
     if not timeout or timeout <= 0:
         raise UsageError("the timeout must be a positive number of seconds.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise UsageError("the seed must be a whole number ≥ 0 (from an earlier run's grading-secret.txt).")
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1.")
+    gradebook.check_out(out, force)
     timeout = int(math.ceil(timeout))            # nbclient counts whole seconds
     students = students_in(submissions)
     sources = {lesson: nbformat.read(assignment.source / f"{lesson}.ipynb", as_version=4)
                for lesson in assignment.lessons}
-    (out / "feedback").mkdir(parents=True, exist_ok=True)
-    scores = []
-    for student_dir in students:
-        mine = []
-        for lesson, assigned in assignment.lessons.items():
-            if not assigned:                     # only worked examples: nothing to grade
-                continue
-            start = time.perf_counter()
-            path = find_submission(student_dir, lesson)
-            result = grade_notebook(student_dir.name, lesson, path, sources[lesson], assigned,
-                                    timeout, assignment.source)
-            mine += result
-            got, total = sum(s.points for s in result), sum(s.max_points for s in result)
-            report(f"{student_dir.name} / {lesson}: {_fmt(got)} of {_fmt(total)} points "
-                   f"({time.perf_counter() - start:.1f} s)")
-        write_feedback(out / "feedback" / f"{student_dir.name}.md", student_dir.name, mine, assignment)
-        scores += mine
-    write_csv(out / "grades.csv", scores)
-    return scores
+    lessons = {lesson: assigned for lesson, assigned in assignment.lessons.items() if assigned}
+    tasks = [(i, s.name, lesson, None if p is None else str(p))
+             for i, (s, lesson, p) in enumerate((s, lesson, find_submission(s, lesson))
+                                                 for s in students for lesson in lessons)]
+    secret = secrets.randbelow(2**63) if seed is None else seed
+    import bpcourse
+    installed = Path(bpcourse.__file__).resolve().parent
+    root = Path(tempfile.mkdtemp(prefix="bpcourse-grade-"))
+    results, alerts, seen, uids = {}, [], set(), []
+    _dumpable(False)
+    try:
+        os.chmod(root, 0o711)
+        (root / "jobs").mkdir(mode=0o711)
+        os.chmod(root / "jobs", 0o711)
+        snapshot = Snapshot.take(installed, root / "pristine")
+        hide = hidden_folders(submissions, out, assignment.source, installed, root)
+        settings = Settings(sources, lessons, assignment.source, timeout, secret, snapshot,
+                            root / "jobs", hide)
+        jobs = max(1, min(jobs, len(tasks)))
+        uids = [claim_uid(tempfile.gettempdir()) for _ in range(jobs)]
+        report(describe_confinement(probe(uids[0][0], hide, root), uids, jobs))
+        for result in run_workers(tasks, settings, [u for u, _ in uids], jobs):
+            results[result.index] = result
+            _, student, lesson, _ = tasks[result.index]
+            got = sum(s.points for s in result.scores)
+            total = sum(s.max_points for s in result.scores)
+            report(f"{student} / {lesson}: {gradebook.fmt(got)} of {gradebook.fmt(total)} points "
+                   f"({result.seconds:.1f} s)")
+            for alert in tamper_alerts(result, student, lesson, snapshot, installed, jobs, seen):
+                alerts.append(alert)
+                report(alert)
+    finally:
+        _dumpable(True)
+        for uid, lock in uids:
+            Confinement(uid).kill_leftovers()
+            if lock is not None:
+                lock.close()
+        _remove(root)
+    scores = [s for i in sorted(results) for s in results[i].scores]
+    gradebook.write(out, scores, assignment, secret)
+    return Graded(scores, alerts, time.perf_counter() - start, jobs)
 
 
-def _fmt(x):
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+def run_workers(tasks, settings, uids, jobs):
+    """Results of ``tasks``, as they finish, from ``jobs`` spawned workers that import bpcourse
+    from the pristine copy (first on their sys.path) and wait for each other before grading."""
+    context = multiprocessing.get_context("spawn")
+    saved_path, saved_env = list(sys.path), dict(os.environ)
+    sys.path.insert(0, str(settings.snapshot.root))
+    os.environ.clear()                           # the workers (and multiprocessing's helper process)
+    os.environ.update({k: v for k, v in saved_env.items() if k in WORKER_ENV})   # get none of our secrets
+    try:
+        barrier, free = context.Barrier(jobs), context.Queue()
+        for uid in uids:
+            free.put(uid)
+        pool = context.Pool(jobs, _start_worker, (settings, free, barrier))
+    finally:
+        sys.path[:] = saved_path
+        os.environ.clear()
+        os.environ.update(saved_env)
+    with pool:
+        yield from pool.imap_unordered(_grade_task, tasks, chunksize=1)
 
 
-def write_csv(path, scores):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "lesson", "exercise", "points", "max_points", "reason"])
-        for s in scores:
-            writer.writerow([s.student, s.lesson, s.exercise, _fmt(s.points), _fmt(s.max_points), s.reason])
+def tamper_alerts(result, student, lesson, snapshot, installed, jobs, seen):
+    """Loud sentences when the installed package (or the pristine copy) changed during this task."""
+    alerts = []
+    if result.tampered and "pristine" not in seen:
+        seen.add("pristine")
+        alerts.append(f"!! ALERT: {result.tampered} (noticed while grading {student} / {lesson}). "
+                      f"Notebooks graded after it score 0; look at that submission.")
+    changed = tuple(snapshot.changes(installed))
+    if changed and changed not in seen:
+        seen.add(changed)
+        also = f" (with up to {jobs - 1} other notebook(s) running at the same time: --jobs 1 " \
+               f"tells which)" if jobs > 1 else ""
+        alerts.append(f"!! ALERT: the installed package changed while grading {student} / {lesson}"
+                      f"{also}: {', '.join(changed[:5])}. Every notebook was graded against the "
+                      f"copy taken at the start; look at that submission (unless someone edited "
+                      f"the package meanwhile), and reinstall the package before grading again.")
+    return alerts
 
 
-def write_feedback(path, student, scores, assignment):
-    got, total = sum(s.points for s in scores), sum(s.max_points for s in scores)
-    lines = [f"# Feedback for {student}: {assignment.title}", "",
-             f"**{_fmt(got)} of {_fmt(total)} points.**", ""]
-    for lesson in dict.fromkeys(s.lesson for s in scores):
-        lines += [f"## {lesson}", ""]
-        for s in (s for s in scores if s.lesson == lesson):
-            lines.append(f"### {s.exercise}: {_fmt(s.points)} / {_fmt(s.max_points)}")
-            lines += ["", s.reason, ""]
-            for text in s.details:
-                lines += ["```", text, "```", ""] if "\n" in text or text[:1] in VERDICT_MARKS else [text, ""]
-    Path(path).write_text("\n".join(lines), encoding="utf-8")
+def hidden_folders(submissions, out, source, installed, root):
+    """Folders student code must not see: the source notebooks (with solutions) and their git
+    repository, the package's repository, the submissions, the grades (and earlier ones beside
+    them), the grader's home, and the grading folder itself (the job's own folder is bound back)."""
+    folders = {submissions, out, Path(source).resolve(), installed, Path.home(), root}
+    folders |= {out.parent} - {Path("/")}
+    for folder in (Path(source).resolve(), installed, Path(sys.prefix).resolve()):
+        repo = next((p for p in (folder, *folder.parents) if (p / ".git").exists()), None)
+        if repo is not None and repo != Path("/"):
+            folders.add(repo)
+    return sorted(str(f) for f in folders if f.exists() or f == out)
 
 
-def read_csv(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+def probe(uid, hide, root):
+    """Start Python confined as the workers will, and say what was in effect."""
+    import json
+    import subprocess
+    confinement = Confinement(uid, python_paths(), hide)
+    command = confinement.command([sys.executable, "-I", "-c", "import numpy, ipykernel"], cpu=120,
+                                  keep=[root / "jobs"], report=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=environment(root / "jobs"),
+                          cwd=root / "jobs", timeout=300)
+    if done.returncode != 0:
+        raise UsageError(f"Python cannot run confined as uid {uid} ({done.stderr.strip()[-300:]}). "
+                         f"Grade as an ordinary user, or install Python where every user can read it.")
+    return json.loads(done.stdout.splitlines()[0])
 
 
-def to_json(scores):
-    return json.dumps([s.__dict__ for s in scores], ensure_ascii=False, indent=1)
+def describe_confinement(done, uids, jobs):
+    who = (f"as uid {uids[0][0]}" + (f"-{uids[-1][0]}" if jobs > 1 else "") + " (one per worker)"
+           if done.get("root") else "as you (grade as root to run it as an unprivileged user)")
+    if done.get("isolation_error"):
+        view = (f"WARNING: no private mount namespace ({done['isolation_error']}): student code can "
+                f"read every file open to all users, your source notebooks included")
+    elif done.get("covered"):
+        view = "out of view: " + ", ".join(done["covered"])
+    else:
+        view = "WARNING: nothing hidden: student code can read what you can"
+    network = "no network" if not done.get("network", True) else "with network"
+    return f"grading with {jobs} worker(s); student code runs {who}, {network}; {view}."
+
+
+def _remove(root):
+    for folder, dirs, _ in os.walk(root):
+        for d in dirs:
+            os.chmod(os.path.join(folder, d), 0o755)
+    shutil.rmtree(root, ignore_errors=True)

@@ -115,4 +115,5 @@ def loss_curve_quiz():
     explorer = Explorer(controls, update, "loss_curve_quiz", layout_rows=rows)
     explorer.image.value = png(quiz_figure())
     explorer.children = (explorer.image, *rows, explorer.text, explorer.challenge)   # the curves first
+    explorer.add_class("bp-fixed-figure")             # answers change the text, never the curves
     return explorer

@@ -10,13 +10,14 @@ import functools
 import ipywidgets as W
 import numpy as np
 import traitlets
+from threadpoolctl import threadpool_limits
 
 from .. import data
 from ..challenges import Challenge, register
 from ..layers import Linear, ReLU, Sequential
 from ..losses import SoftmaxCrossEntropy
 from ..surfaces import OPTIMIZERS, SURFACES, make_optimizer, run
-from ..train import fit
+from ..train import evaluate, fit
 from .base import Explorer, View, new_figure
 
 __all__ = ["optimizer_explorer", "optimizer_comparison"]
@@ -237,34 +238,52 @@ def digits_model(seed=0, hidden=32):
     return Sequential(Linear(64, hidden, rng=rng), ReLU(), Linear(hidden, 10, rng=rng))
 
 
-def train_digits(optimizer, lr, epochs=3, momentum=0.9, batch_size=32, seed=0, scheduler=None):
-    """Train ``digits_model(seed)`` with one of ``DIGITS_OPTIMIZERS`` at learning rate ``lr``; the History.
-
-    The same seed gives the same initial weights and the same batch order for every optimizer, so
-    runs with the same seed are paired. A diverging run raises FloatingPointError (from ``fit``).
-    """
+def _train(optimizer, lr, epochs, momentum, batch_size, seed, scheduler):
+    """The trained model and its History (see ``train_digits``)."""
     if optimizer not in DIGITS_OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(DIGITS_OPTIMIZERS)}.")
     splits = _digits()
     model = digits_model(seed)
     opt = make_optimizer("GD" if optimizer == "SGD" else optimizer, lr, momentum)(model.parameters())
     sched = scheduler(opt) if scheduler is not None else None
-    return fit(model, SoftmaxCrossEntropy(), opt, splits.train, val=splits.val, epochs=epochs,
-               batch_size=batch_size, rng=np.random.default_rng(seed), progress=False, scheduler=sched)
+    with threadpool_limits(1):                   # one BLAS thread: faster for these small matrices
+        history = fit(model, SoftmaxCrossEntropy(), opt, splits.train, val=splits.val, epochs=epochs,
+                      batch_size=batch_size, rng=np.random.default_rng(seed), progress=False, scheduler=sched)
+    return model, history
 
 
-def final_scores(optimizer, lr, seeds, epochs=3, scheduler=None):
-    """Validation loss and accuracy after ``epochs``, one per seed: two arrays of shape (len(seeds),).
-    A run that diverged (``fit`` stopped it) scores loss inf and accuracy nan."""
+def train_digits(optimizer, lr, epochs=3, momentum=0.9, batch_size=32, seed=0, scheduler=None):
+    """Train ``digits_model(seed)`` with one of ``DIGITS_OPTIMIZERS`` at learning rate ``lr``; the History.
+
+    The same seed gives the same initial weights and the same batch order for every optimizer, so
+    runs with the same seed are paired. A diverging run raises FloatingPointError (from ``fit``).
+    """
+    return _train(optimizer, lr, epochs, momentum, batch_size, seed, scheduler)[1]
+
+
+def final_scores(optimizer, lr, seeds, epochs=3, scheduler=None, split="val"):
+    """Loss and accuracy after ``epochs``, one per seed: two arrays of shape (len(seeds),).
+
+    split: "val", the validation set that learning rates are picked on, or "test", the held-out test
+    set that scores a choice made on the validation set. A run that diverged (``fit`` stopped it)
+    scores loss inf and accuracy nan."""
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}.")
     loss, acc = [], []
     for seed in seeds:
         try:
-            h = train_digits(optimizer, lr, epochs, seed=seed, scheduler=scheduler)
-            loss.append(h.val_loss[-1])
-            acc.append(h.val_acc[-1])
+            model, h = _train(optimizer, lr, epochs, 0.9, 32, seed, scheduler)
         except FloatingPointError:
             loss.append(np.inf)
             acc.append(np.nan)
+            continue
+        if split == "val":
+            loss.append(h.val_loss[-1])
+            acc.append(h.val_acc[-1])
+        else:
+            test_loss, test_acc = evaluate(model, SoftmaxCrossEntropy(), *_digits().test)
+            loss.append(test_loss)
+            acc.append(test_acc)
     return np.array(loss), np.array(acc)
 
 
