@@ -181,14 +181,17 @@ class Browser:
     def open(self, path=""):
         return self.session.get(f"{self.hub.url}/user/{self.name}/{path}")
 
-    def post(self, path, **kwargs):
-        """POST to the user's server, with the XSRF token JupyterLab sends."""
+    def send(self, method, path, **kwargs):
+        """POST or PUT to the user's server, with the XSRF token JupyterLab sends."""
         xsrf = next(c.value for c in self.session.cookies if c.name == "_xsrf" and c.path.startswith("/user/"))
-        return self.session.post(f"{self.hub.url}/user/{self.name}/{path}", headers={"X-XSRFToken": xsrf}, **kwargs)
+        return self.session.request(method, f"{self.hub.url}/user/{self.name}/{path}",
+                                    headers={"X-XSRFToken": xsrf}, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.send("POST", path, **kwargs)
 
     def put(self, path, **kwargs):
-        xsrf = next(c.value for c in self.session.cookies if c.name == "_xsrf" and c.path.startswith("/user/"))
-        return self.session.put(f"{self.hub.url}/user/{self.name}/{path}", headers={"X-XSRFToken": xsrf}, **kwargs)
+        return self.send("PUT", path, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -199,11 +202,11 @@ def hub():
     base.chmod(0o755)                                   # the users reach their homes through it
     places = {"USER_ENV": python.parent.parent, "HUB_CONFIG_D": base / "hub_config.d",
               "JUPYTER_ETC": base / "etc-jupyter", "EXCHANGE": base / "exchange"}
-    for name in [*STUDENTS, INSTRUCTOR]:
-        remove_user(name)                               # left by an interrupted run
-        run(["useradd", "--create-home", "--home-dir", base / "home" / name, "--shell", "/bin/bash", name])
     running = None
     try:
+        for name in [*STUDENTS, INSTRUCTOR]:
+            remove_user(name)                           # left by an interrupted run
+            run(["useradd", "--create-home", "--home-dir", base / "home" / name, "--shell", "/bin/bash", name])
         usable = subprocess.run([python, "-c", "pass"], user=STUDENTS[0], capture_output=True)
         assert usable.returncode == 0, (f"{python} cannot be run by the hub's users (is it in root's home?); "
                                         f"`make test-hub` makes it from HUB_PYTHON=/usr/bin/python3")
