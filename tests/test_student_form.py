@@ -1,7 +1,8 @@
 """The student version without nbgrader is nbgrader's own: for every lesson, the standard-library
 ``student_form`` gives, cell for cell, what nbgrader's preprocessors give (the pipeline
-``release`` used to run). A student's copy differs from it only as documented: checks that do
-not stop Run All, and the set-up cell.
+``release`` used to run), and clears the volatile outputs (cells tagged nbval-ignore-output) too.
+A student's copy differs from it only as documented: checks that do not stop Run All, and the
+set-up cell.
 """
 import json
 from pathlib import Path
@@ -30,6 +31,8 @@ def nbgrader_version(nb, assigned):
             del cell.metadata["nbgrader"]
         elif meta.get("solution") or meta.get("grade"):
             ClearOutput().preprocess_cell(cell, resources, index)
+        elif student_form.VOLATILE in cell.metadata.get("tags", []):     # ours, documented: the
+            ClearOutput().preprocess_cell(cell, resources, index)        # author's timings, progress
     nb, resources = LockCells().preprocess(nb, resources)
     return nb
 

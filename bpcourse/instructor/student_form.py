@@ -99,6 +99,9 @@ def source(cell):
     return "".join(text) if isinstance(text, list) else text
 
 
+VOLATILE = "nbval-ignore-output"
+
+
 def nbgrader(cell):
     return cell.get("metadata", {}).get("nbgrader") or {}
 
@@ -188,7 +191,9 @@ def student_version(nb, worked_examples=()):
     """The student version of a notebook (a new dict; ``nb`` is left as it was).
 
     ``worked_examples``: grade_ids of test cells that are not graded here (their exercise is
-    not assigned): they lose their nbgrader metadata and keep their outputs.
+    not assigned): they lose their nbgrader metadata and keep their outputs. Volatile outputs
+    (cells tagged ``nbval-ignore-output``: timings, widgets, the author's progress) are cleared:
+    the student's own run makes them.
     """
     nb = copy.deepcopy(nb)
     clear_hidden_tests(nb)
@@ -197,7 +202,7 @@ def student_version(nb, worked_examples=()):
         meta = nbgrader(cell)
         if is_test(cell) and meta.get("grade_id") in worked_examples:
             del cell["metadata"]["nbgrader"]
-        elif meta.get("solution") or meta.get("grade"):
+        elif meta.get("solution") or meta.get("grade") or VOLATILE in cell.get("metadata", {}).get("tags", []):
             clear_output(cell)
     lock_cells(nb)
     return nb
