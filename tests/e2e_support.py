@@ -50,12 +50,18 @@ def stripped_copy(source, target):
     nbformat.write(nb, target)
 
 
-def expected_widget_cells(path):
-    """Indices of the cells that must show a widget in the browser: those whose committed
-    outputs hold one, and every cell calling a ``bp.widgets`` builder."""
+def _shows_widget(cell):
+    return any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def expected_widget_cells(path, lesson=None):
+    """Indices of the cells of ``path`` that must show a widget in the browser: those whose
+    committed outputs hold one (in ``lesson``, the source notebook ``path`` was made from, when
+    given: matched by cell id), and every cell calling a ``bp.widgets`` builder."""
     nb = nbformat.read(path, as_version=4)
+    shown = {c.get("id") for c in nbformat.read(lesson, as_version=4).cells if _shows_widget(c)} if lesson else set()
     return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and (
-            any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
+            _shows_widget(cell) or cell.get("id") in shown
             or re.search(r"^[^#\n]*\bbp\.widgets\.\w+\(", cell.source, re.M))]
 
 
@@ -506,8 +512,11 @@ def exercise_widget(box, timeout=10.0):
     raise E2EError("no control changed the widget's output: " + "; ".join(attempts))
 
 
-def check_notebook(context, server, source, shots_dir, render_timeout=15.0):
-    """Everything the e2e test asserts about one notebook; returns a report dict."""
+def check_notebook(context, server, source, shots_dir, render_timeout=15.0, lesson=None):
+    """Everything the e2e test asserts about one notebook; returns a report dict.
+
+    ``lesson``: the executed source notebook that ``source`` (a student's copy, whose volatile
+    outputs are cleared) was made from; its outputs say which cells show a widget."""
     source = Path(source)
     report = {"notebook": source.name, "widgets": []}
     nb = Notebook(context, server, source.name, source)
@@ -525,7 +534,7 @@ def check_notebook(context, server, source, shots_dir, render_timeout=15.0):
         broken = [t for t in nb.output_text().splitlines() if "Error displaying widget" in t]
         if broken:
             raise E2EError(f"{source.name}: {broken[0]}")
-        expected = expected_widget_cells(source)
+        expected = expected_widget_cells(source, lesson)
         for index in expected:
             boxes = nb.widget_boxes(index)
             try:

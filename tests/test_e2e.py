@@ -110,7 +110,7 @@ def shots(tmp_path, request):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_run_all_runs_every_cell_of_a_fresh_lesson_and_its_widgets_respond(notebook, lab, browser, shots):
-    report = e2e.check_notebook(browser, lab, lab.root / notebook.name, shots)
+    report = e2e.check_notebook(browser, lab, lab.root / notebook.name, shots, lesson=notebook)
     print(report)
     assert report["checks"] and all("not attempted" in text for text in report["checks"]), report["checks"]
     assert report["widgets"], "every lesson shows at least one widget"

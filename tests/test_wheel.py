@@ -150,6 +150,8 @@ def test_pip_install_the_wheel_then_one_command_gives_a_workspace(dist, fresh, t
     assert install.endswith(" " + wheel.name), f"the README names another wheel than {wheel.name}"
     as_here = lambda line: shlex.split(line.replace("bpcourse-env/", f"{fresh}/").replace(wheel.name, str(wheel)))  # noqa: E731
     run([*as_here(install), "--quiet"], cwd=tmp_path, env=env)
+    size = sum(f.stat().st_size for f in fresh.rglob("*") if f.is_file() and not f.is_symlink())
+    assert size < 650e6, f"the student's environment takes {size / 1e6:.0f} MB: more than the 650 MB allowed"
     said = run(as_here(workspace_command), cwd=tmp_path, env=env)             # the one command
     jupyter, lab, folder = as_here(open_lab)
     assert Path(jupyter).exists() and lab == "lab"
