@@ -44,14 +44,15 @@ setup: $(STAMP) $(DEVSTAMP)
 
 # The course on a real JupyterHub (README: On a JupyterHub): the recipe in deploy/jupyterhub/ with
 # a dummy login, local servers run as system users (so as root), three students, one instructor.
-# The hub's environment (also the users' one) and configurable-http-proxy (from npm) live in the
-# git-ignored build/hub/, pinned by requirements-hub.txt and tests/hub/package*.json; the course's
-# own dependencies go in too, so that the test itself needs no network. The users run that
-# environment's Python, so it is made from one that every user can run (HUB_PYTHON), not one in
-# root's home.
+# The hub's environment (also the users' one) and configurable-http-proxy (from npm) are pinned by
+# requirements-hub.txt and tests/hub/package*.json; the course's own dependencies go in too, so
+# that the test itself needs no network. The users run that environment's Python, so it is made
+# from one that every user can run (HUB_PYTHON, not one in root's home), in a folder every user can
+# reach whatever the checkout's own permissions (/tmp/bpcourse-hub-<hash of its pins>, reused
+# while the pins stay the same).
 .PHONY: test-hub
 HUB_PYTHON ?= /usr/bin/python3
-HUB      := build/hub
+HUB      := /tmp/bpcourse-hub-$(shell cat requirements-hub.txt tests/hub/package.json tests/hub/package-lock.json pyproject.toml | sha256sum | cut -c1-12)
 HUBPY    := $(HUB)/venv/bin/python
 HUBSTAMP := $(HUB)/.installed-stamp
 test-hub: $(DEVSTAMP) $(HUBSTAMP)
@@ -59,7 +60,7 @@ test-hub: $(DEVSTAMP) $(HUBSTAMP)
 	    $(DEVPY) -m pytest tests/hub/test_hub.py
 
 $(HUBSTAMP): requirements-hub.txt tests/hub/package.json tests/hub/package-lock.json pyproject.toml
-	rm -rf $(HUB)/venv && $(HUB_PYTHON) -m venv $(HUB)/venv
+	rm -rf $(HUB)/venv && mkdir -p $(HUB) && chmod 755 $(HUB) && $(HUB_PYTHON) -m venv $(HUB)/venv
 	$(HUBPY) -m pip install --quiet --upgrade pip
 	$(HUBPY) -m pip install --quiet -r requirements-hub.txt '.[instructor]'
 	cp tests/hub/package.json tests/hub/package-lock.json $(HUB)/

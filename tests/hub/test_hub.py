@@ -2,7 +2,7 @@
 
 As on The Littlest JupyterHub: each hub user is a system user whose server runs as that user, in
 their home, in one users' environment. Here: JupyterHub (pip) with configurable-http-proxy (npm),
-both made by `make test-hub` in build/hub/ (whose environment is also the users' one), the
+both made by `make test-hub` in /tmp/bpcourse-hub-… (whose environment is also the users' one), the
 dummy authenticator, the local process spawner, and four system users made for the test and
 removed after it: three students and an instructor. `install.sh` sets the hub up as the README
 says, with TLJH's places moved into a temporary folder (/etc/jupyter's part is read through
