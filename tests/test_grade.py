@@ -20,20 +20,7 @@ pytest.importorskip("nbclient")
 
 from bpcourse.instructor import SOURCE_NOTEBOOKS, UsageError, assignment, grade, release
 from bpcourse.__main__ import main
-
-v4 = nbformat.v4
-
-
-def meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def nbg(grade_id, solution=False, points=None):
-    m = {"grade": points is not None, "grade_id": grade_id, "locked": points is not None,
-         "schema_version": 3, "solution": solution, "task": False}
-    if points is not None:
-        m["points"] = points
-    return {"nbgrader": m}
+from grading_support import meta, nbg, v4
 
 
 def toy_lesson():
